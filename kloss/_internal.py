@@ -1,0 +1,260 @@
+"""Shared machinery: registration, validators, shape and dtype helpers, the base loss.
+
+Everything here uses public Keras API and `keras.ops` only.
+"""
+
+import difflib
+import numbers
+
+import keras
+from keras import ops
+
+PACKAGE = "kloss"
+_REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+_LOW_PRECISION = ("float16", "bfloat16")
+
+
+def register(obj):
+    """Registers a loss class or function under `kloss>Name` for saving and loading."""
+    return keras.saving.register_keras_serializable(package=PACKAGE)(obj)
+
+
+# --------------------------------------------------------------------------- validators
+
+
+def check_number(owner, arg, value, *, gt=None, ge=None, le=None, lt=None):
+    """Returns `value` as a float after checking its type and range.
+
+    Raises `TypeError` for a non-number (bools included) and `ValueError` for a value out of
+    range, both naming `owner`, the argument and the received value.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{owner}: `{arg}` must be a number. Received: {arg}={value!r} "
+            f"(of type {type(value).__name__})."
+        )
+    value = float(value)
+    rules = (
+        (gt, lambda v, b: v > b, ">"),
+        (ge, lambda v, b: v >= b, ">="),
+        (lt, lambda v, b: v < b, "<"),
+        (le, lambda v, b: v <= b, "<="),
+    )
+    for bound, ok, sign in rules:
+        if bound is not None and not ok(value, bound):
+            raise ValueError(f"{owner}: `{arg}` must be {sign} {bound}. Received: {arg}={value!r}.")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{owner}: `{arg}` must be finite. Received: {arg}={value!r}.")
+    return value
+
+
+def check_bool(owner, arg, value):
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{owner}: `{arg}` must be True or False. Received: {arg}={value!r} "
+            f"(of type {type(value).__name__})."
+        )
+    return value
+
+
+def check_int(owner, arg, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{owner}: `{arg}` must be an int. Received: {arg}={value!r} "
+            f"(of type {type(value).__name__})."
+        )
+    return int(value)
+
+
+def check_option(owner, arg, value, options):
+    """Checks that `value` is one of `options`, with a did-you-mean hint otherwise."""
+    if value in options:
+        return value
+    hint = ""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value, [o for o in options if isinstance(o, str)], n=1)
+        if close:
+            hint = f' Did you mean "{close[0]}"?'
+    raise ValueError(
+        f"{owner}: `{arg}` must be one of {list(options)}. Received: {arg}={value!r}.{hint}"
+    )
+
+
+# --------------------------------------------------------------------------- shapes, dtypes
+
+
+def static_shape(x):
+    """The static shape of a tensor, array, list or scalar as a tuple (None where unknown)."""
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        return tuple(ops.shape(ops.convert_to_tensor(x)))
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _dims_match(a, b):
+    return a is None or b is None or a == b
+
+
+def _shapes_match(a, b):
+    return len(a) == len(b) and all(_dims_match(x, y) for x, y in zip(a, b))
+
+
+def compute_dtype(dtype):
+    """float32 for 16-bit floats (the math runs in float32), else the dtype itself."""
+    return "float32" if dtype in _LOW_PRECISION else dtype
+
+
+def float_dtype(x):
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    return dtype if "float" in dtype else keras.config.floatx()
+
+
+def prepare_pair(owner, y_true, y_pred, *, min_rank=1):
+    """Converts and checks `(y_true, y_pred)` for a loss over matching shapes.
+
+    `y_true` may lack a trailing axis of size 1 that `y_pred` has, or have one that `y_pred`
+    lacks (the usual `(B,)` labels against a `(B, 1)` output); any other shape difference
+    raises a `ValueError` that names `owner` and both shapes, the same on every backend.
+
+    Returns `(y_true, y_pred, out_dtype)`: both in the compute dtype (float32 when `y_pred` is
+    float16 or bfloat16), and the dtype the result is cast back to.
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    out_dtype = float_dtype(y_pred)
+    work = compute_dtype(out_dtype)
+    y_pred = ops.cast(y_pred, work)
+    y_true = ops.cast(ops.convert_to_tensor(y_true), work)
+    ts, ps = static_shape(y_true), static_shape(y_pred)
+    if len(ps) < min_rank:
+        raise ValueError(
+            f"{owner}: `y_pred` must have rank >= {min_rank} (a batch axis and the axis the "
+            f"loss reduces). Received: y_pred.shape={ps}."
+        )
+    if not _shapes_match(ts, ps):
+        if len(ts) + 1 == len(ps) and ps[-1] == 1 and _shapes_match(ts, ps[:-1]):
+            y_true = ops.expand_dims(y_true, -1)
+        elif len(ts) == len(ps) + 1 and ts[-1] == 1 and _shapes_match(ts[:-1], ps):
+            y_true = ops.squeeze(y_true, -1)
+        else:
+            raise ValueError(
+                f"{owner}: `y_true` and `y_pred` must have the same shape. "
+                f"Received: y_true.shape={ts}, y_pred.shape={ps}. kloss never broadcasts "
+                "labels against predictions; reshape one of them."
+            )
+    return y_true, y_pred, out_dtype
+
+
+def reduce_last(elements, weights=None):
+    """Mean over the last axis, or the `weights`-weighted mean (0 where all weights are 0).
+
+    Rank-1 inputs are one scalar per sample and are returned as they are.
+    """
+    if len(elements.shape) < 2:
+        return elements if weights is None else elements * weights
+    if weights is None:
+        return ops.mean(elements, axis=-1)
+    # A weighted mean per row; the caller passes mean(weights) on to the batch reduction, so
+    # the product is mean(weights * elements), the weighting before the last-axis reduction.
+    return ops.divide_no_nan(ops.sum(elements * weights, axis=-1), ops.sum(weights, axis=-1))
+
+
+# --------------------------------------------------------------------------- base class
+
+
+class KlossLoss(keras.losses.Loss):
+    """Base of every kloss loss: a `keras.losses.Loss` with validated arguments.
+
+    Subclasses implement `call()` returning one value per sample (the batch axis kept), and
+    list their hyperparameters in `get_config()`. Keras does masks, sample weights,
+    reductions and distribution scaling; this class adds:
+
+    - per-element `sample_weight` (the shape of `y_pred`) for losses that average an
+      elementwise loss over the last axis (`elementwise = True`): each element is weighted
+      before that average; other losses raise a `ValueError` for it;
+    - a `(B,)` weight against per-timestep losses `(B, T)` is aligned with the batch axis
+      (Keras broadcasts it against the last axis);
+    - the caller's `sample_weight` is never modified (Keras multiplies a mask into it in
+      place on the torch backend);
+    - `dtype` kept in `get_config()`.
+    """
+
+    elementwise = False
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        owner = type(self).__name__
+        if reduction not in _REDUCTIONS:
+            check_option(owner, "reduction", reduction, _REDUCTIONS)
+        super().__init__(name=name or _snake(owner), reduction=reduction, dtype=dtype)
+        self._element_weight = None
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is None:
+            return super().__call__(y_true, y_pred)
+        sample_weight, element_weight = self._standardize_weight(sample_weight, y_pred)
+        self._element_weight = element_weight
+        try:
+            return super().__call__(y_true, y_pred, sample_weight=sample_weight)
+        finally:
+            self._element_weight = None
+
+    def _loss_rank(self, pred_rank):
+        return max(pred_rank - 1, 1)
+
+    def _standardize_weight(self, sample_weight, y_pred):
+        owner = type(self).__name__
+        ps = static_shape(y_pred)
+        sw = ops.convert_to_tensor(sample_weight)
+        sw = ops.cast(sw, compute_dtype(self.dtype))
+        ws = static_shape(sw)
+        loss_rank = self._loss_rank(len(ps))
+        loss_shape = ps[:loss_rank]
+
+        def bad(extra=""):
+            return ValueError(
+                f"{owner}: `sample_weight` does not fit the loss. Received: "
+                f"sample_weight.shape={ws}, y_pred.shape={ps}. Pass one weight per sample "
+                f"(shape {ps[:1] + (1,)} or {ps[:1]}), one per loss entry {loss_shape}"
+                f"{extra}."
+            )
+
+        per_element_hint = ", or one per element" if self.elementwise else ""
+        if len(ws) == len(ps) and len(ps) > loss_rank and ps[-1] != 1 and ws[-1] != 1:
+            if not self.elementwise:
+                raise ValueError(
+                    f"{owner}: per-element `sample_weight` is not supported: this loss is "
+                    "not an average of elementwise terms. Received: "
+                    f"sample_weight.shape={ws}, y_pred.shape={ps}. Pass one weight per "
+                    f"sample (shape {ps[:1] + (1,)} or {ps[:1]}) or per loss entry "
+                    f"{loss_shape}."
+                )
+            if not _shapes_match(ws, ps):
+                raise bad(", or one per element (the shape of y_pred)")
+            # Elementwise weights go into call(); the batch reduction gets their row means.
+            return ops.mean(sw, axis=-1), sw
+        if len(ws) == loss_rank + 1 and ws[-1] == 1:
+            sw = ops.squeeze(sw, -1)
+            ws = ws[:-1]
+        if len(ws) > loss_rank or not all(
+            _dims_match(w, s) or w == 1 for w, s in zip(ws, loss_shape)
+        ):
+            raise bad(per_element_hint + " (the shape of y_pred)" if per_element_hint else "")
+        if 0 < len(ws) < loss_rank:
+            # Align a per-sample weight with the batch axis, not the last one.
+            for _ in range(loss_rank - len(ws)):
+                sw = ops.expand_dims(sw, -1)
+        # A fresh tensor: Keras multiplies the mask into it in place on torch.
+        return ops.copy(sw), None
+
+    def get_config(self):
+        config = super().get_config()
+        config["dtype"] = self.dtype
+        return config
+
+
+def _snake(name):
+    out = []
+    for i, c in enumerate(name):
+        if c.isupper() and i and (not name[i - 1].isupper()):
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out)
