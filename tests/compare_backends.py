@@ -51,8 +51,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     require = [b for b in args.require.split(",") if b]
     files, compared, problems = compare(args.directory, require)
-    print(f"cross-backend: backends {sorted(files)}, {compared} pairwise comparisons "
-          f"(rtol {RTOL}, atol {ATOL})")
+    print(
+        f"cross-backend: backends {sorted(files)}, {compared} pairwise comparisons "
+        f"(rtol {RTOL}, atol {ATOL})"
+    )
     for p in problems:
         print("DISAGREE " + p)
     if problems or len(files) < 2:

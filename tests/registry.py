@@ -5,7 +5,7 @@ appears in the cross-backend comparison.
 """
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -54,7 +54,11 @@ def _edges_log_cosh(option):
 def _edges_poisson(option):
     z = np.zeros((2, 3), np.float32)
     if option.get("log_input"):
-        return [("counts_zero", z, z), ("logits_50", z + 3, z + 50.0), ("logits_-50", z + 3, z - 50)]
+        return [
+            ("counts_zero", z, z),
+            ("logits_50", z + 3, z + 50.0),
+            ("logits_-50", z + 3, z - 50),
+        ]
     return [
         ("zero_rate_zero_count", z, z),
         ("zero_rate_positive_count", z + 3.0, z),

@@ -24,7 +24,9 @@ def compute_cases():
         inputs += [(f"edge_{n}", t, p) for n, t, p in entry.edges(option)]
         for kind, y_true, y_pred in inputs:
             key = f"{cid}/{kind}"
-            out[f"{key}/per_sample"] = to_numpy(entry.cls(**option, reduction="none")(y_true, y_pred))
+            out[f"{key}/per_sample"] = to_numpy(
+                entry.cls(**option, reduction="none")(y_true, y_pred)
+            )
             w = np.linspace(0.0, 2.0, y_pred.shape[0]).astype(np.float32)
             loss = entry.cls(**option, reduction="mean_with_sample_weight")
             out[f"{key}/weighted"] = to_numpy(loss(y_true, y_pred, sample_weight=w))

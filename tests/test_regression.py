@@ -41,13 +41,16 @@ def _kl(loss, *args, **kwargs):
 def test_mse_mae_huber_match_torch(pair):
     torch, F = _torch()
     t, p = (torch.tensor(a) for a in pair)
-    np.testing.assert_allclose(_kl(kloss.MeanSquaredError(), *pair), F.mse_loss(p, t).item(),
-                               **TOL["float32"])
-    np.testing.assert_allclose(_kl(kloss.MeanAbsoluteError(), *pair), F.l1_loss(p, t).item(),
-                               **TOL["float32"])
+    np.testing.assert_allclose(
+        _kl(kloss.MeanSquaredError(), *pair), F.mse_loss(p, t).item(), **TOL["float32"]
+    )
+    np.testing.assert_allclose(
+        _kl(kloss.MeanAbsoluteError(), *pair), F.l1_loss(p, t).item(), **TOL["float32"]
+    )
     for delta in (0.3, 1.0, 2.5):
         np.testing.assert_allclose(
-            _kl(kloss.Huber(delta=delta), *pair), F.huber_loss(p, t, delta=delta).item(),
+            _kl(kloss.Huber(delta=delta), *pair),
+            F.huber_loss(p, t, delta=delta).item(),
             **TOL["float32"],
         )
         # Relation: torch's smooth_l1_loss(beta) == huber(delta=beta) / beta.
@@ -163,8 +166,9 @@ def test_pinball_definition_and_tfa_conventions():
     # max(tau * (y - p), (tau - 1) * (y - p)) averaged over the last axis (tau=0.5 default).
     t = np.array([[1.0, 2.0, 3.0]], np.float32)
     p = np.array([[0.0, 2.0, 5.0]], np.float32)
-    np.testing.assert_allclose(_kl(kloss.Pinball(quantile=0.1), t, p), (0.1 * 1 + 0.9 * 2) / 3,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        _kl(kloss.Pinball(quantile=0.1), t, p), (0.1 * 1 + 0.9 * 2) / 3, rtol=1e-6
+    )
     # quantile=0.5 is half the MAE.
     np.testing.assert_allclose(
         _kl(kloss.Pinball(), t, p), 0.5 * _kl(kloss.MeanAbsoluteError(), t, p), rtol=1e-6
@@ -224,8 +228,7 @@ def test_cosine_other_axis():
     p = rng.normal(size=(2, 5, 3)).astype(np.float32)
     got = kloss.cosine_proximity(t, p, axis=-2)
     assert tuple(got.shape) == (2, 3)
-    np.testing.assert_allclose(to_numpy(got), ref.cosine_proximity(t, p, axis=-2),
-                               **TOL["float32"])
+    np.testing.assert_allclose(to_numpy(got), ref.cosine_proximity(t, p, axis=-2), **TOL["float32"])
 
 
 def test_sample_weight_not_modified_with_mask():
@@ -243,8 +246,9 @@ def test_sample_weight_not_modified_with_mask():
 def test_labels_without_trailing_axis_are_accepted():
     t = np.array([1.0, 2.0, 3.0], np.float32)
     p = np.array([[1.5], [2.0], [2.0]], np.float32)
-    np.testing.assert_allclose(_kl(kloss.MeanSquaredError(reduction="none"), t, p),
-                               [0.25, 0.0, 1.0])
+    np.testing.assert_allclose(
+        _kl(kloss.MeanSquaredError(reduction="none"), t, p), [0.25, 0.0, 1.0]
+    )
     np.testing.assert_allclose(
         _kl(kloss.MeanSquaredError(reduction="none"), p, t), [0.25, 0.0, 1.0]
     )
@@ -280,21 +284,73 @@ def test_cosine_needs_a_feature_axis():
 @pytest.mark.parametrize(
     "make,exc,fragment",
     [
-        (lambda: kloss.Huber(delta=-1), ValueError, "Huber: `delta` must be > 0. Received: delta=-1.0."),
-        (lambda: kloss.Huber(delta=0), ValueError, "Huber: `delta` must be > 0. Received: delta=0.0."),
-        (lambda: kloss.Huber(delta="1"), TypeError, "Huber: `delta` must be a number. Received: delta='1'"),
+        (
+            lambda: kloss.Huber(delta=-1),
+            ValueError,
+            "Huber: `delta` must be > 0. Received: delta=-1.0.",
+        ),
+        (
+            lambda: kloss.Huber(delta=0),
+            ValueError,
+            "Huber: `delta` must be > 0. Received: delta=0.0.",
+        ),
+        (
+            lambda: kloss.Huber(delta="1"),
+            TypeError,
+            "Huber: `delta` must be a number. Received: delta='1'",
+        ),
         (lambda: kloss.Huber(delta=float("nan")), ValueError, "Huber: `delta` must"),
         (lambda: kloss.Huber(delta=float("inf")), ValueError, "Huber: `delta` must be finite"),
-        (lambda: kloss.huber([1.0], [1.0], delta=-2), ValueError, "huber: `delta` must be > 0. Received: delta=-2.0."),
-        (lambda: kloss.Pinball(quantile=1.5), ValueError, "Pinball: `quantile` must be <= 1.0. Received: quantile=1.5."),
-        (lambda: kloss.Pinball(quantile=-0.1), ValueError, "Pinball: `quantile` must be >= 0.0. Received: quantile=-0.1."),
-        (lambda: kloss.Pinball(quantile=True), TypeError, "Pinball: `quantile` must be a number. Received: quantile=True"),
-        (lambda: kloss.pinball([1.0], [1.0], quantile=2), ValueError, "pinball: `quantile` must be <= 1.0"),
-        (lambda: kloss.Poisson(log_input=1), TypeError, "Poisson: `log_input` must be True or False. Received: log_input=1"),
-        (lambda: kloss.Poisson(epsilon=-1e-3), ValueError, "Poisson: `epsilon` must be >= 0.0. Received: epsilon=-0.001."),
-        (lambda: kloss.CosineProximity(axis=0), ValueError, "CosineProximity: `axis` must not be 0, the batch axis. Received: axis=0."),
-        (lambda: kloss.CosineProximity(axis=1.0), TypeError, "CosineProximity: `axis` must be an int. Received: axis=1.0"),
-        (lambda: kloss.MeanSquaredError(reduction="mean_over_batch"), ValueError, "MeanSquaredError: `reduction` must be one of"),
+        (
+            lambda: kloss.huber([1.0], [1.0], delta=-2),
+            ValueError,
+            "huber: `delta` must be > 0. Received: delta=-2.0.",
+        ),
+        (
+            lambda: kloss.Pinball(quantile=1.5),
+            ValueError,
+            "Pinball: `quantile` must be <= 1.0. Received: quantile=1.5.",
+        ),
+        (
+            lambda: kloss.Pinball(quantile=-0.1),
+            ValueError,
+            "Pinball: `quantile` must be >= 0.0. Received: quantile=-0.1.",
+        ),
+        (
+            lambda: kloss.Pinball(quantile=True),
+            TypeError,
+            "Pinball: `quantile` must be a number. Received: quantile=True",
+        ),
+        (
+            lambda: kloss.pinball([1.0], [1.0], quantile=2),
+            ValueError,
+            "pinball: `quantile` must be <= 1.0",
+        ),
+        (
+            lambda: kloss.Poisson(log_input=1),
+            TypeError,
+            "Poisson: `log_input` must be True or False. Received: log_input=1",
+        ),
+        (
+            lambda: kloss.Poisson(epsilon=-1e-3),
+            ValueError,
+            "Poisson: `epsilon` must be >= 0.0. Received: epsilon=-0.001.",
+        ),
+        (
+            lambda: kloss.CosineProximity(axis=0),
+            ValueError,
+            "CosineProximity: `axis` must not be 0, the batch axis. Received: axis=0.",
+        ),
+        (
+            lambda: kloss.CosineProximity(axis=1.0),
+            TypeError,
+            "CosineProximity: `axis` must be an int. Received: axis=1.0",
+        ),
+        (
+            lambda: kloss.MeanSquaredError(reduction="mean_over_batch"),
+            ValueError,
+            "MeanSquaredError: `reduction` must be one of",
+        ),
         (lambda: kloss.MeanSquaredError(reduction="summ"), ValueError, 'Did you mean "sum"?'),
     ],
 )

@@ -1,0 +1,54 @@
+# kloss: `make demo` runs the main job, `make test` the full backend matrix.
+# Both create (or reuse, when up to date) the virtualenv .venv with the pinned CPU stacks.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.kloss-installed
+BACKENDS := tensorflow jax torch numpy
+CASES := build/cases
+
+.PHONY: all venv demo test lint format test-backends compare bench clean
+
+all: test
+
+$(STAMP): requirements/ci.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/ci.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) demo/run_demo.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# One pytest process per backend (Keras fixes its backend at first import). numpy is a
+# forward-only leg: tests that need autodiff or training skip there with that reason.
+# pytest's exit code 5 (no tests ran) fails the target like any other non-zero code.
+test-backends: $(STAMP)
+	rm -rf $(CASES)
+	set -e; for b in $(BACKENDS); do \
+	  echo "=== KERAS_BACKEND=$$b"; \
+	  KERAS_BACKEND=$$b KLOSS_CASES_DIR=$(CASES) $(PY) -m pytest -q; \
+	done
+
+compare: $(STAMP)
+	$(PY) tests/compare_backends.py $(CASES) --require $(shell echo $(BACKENDS) | tr ' ' ',')
+
+test: lint test-backends
+	$(MAKE) compare
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf build demo_out .pytest_cache .ruff_cache
