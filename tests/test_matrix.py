@@ -263,7 +263,13 @@ def test_compiled_model_fits_one_step(entry, autodiff):
     # torch: jit_compile=True means torch.compile (inductor), which is exercised too.
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss=entry.cls(**option), jit_compile=True)
     before = [w.copy() for w in model.get_weights()]
-    history = model.fit(x, y_true, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    # Weights per element where the loss takes them, else per sample: traced with an
+    # unknown batch size under tf.function and jax.jit.
+    shape = y_true.shape if entry.elementwise else y_true.shape[:1]
+    sw = np.random.default_rng(2).uniform(0.5, 1.5, size=shape).astype(np.float32)
+    history = model.fit(
+        x, y_true, sample_weight=sw, batch_size=8, epochs=1, verbose=0, shuffle=False
+    )
     assert np.isfinite(history.history["loss"][0])
     assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights(), strict=False))
 

@@ -236,11 +236,14 @@ def test_sample_weight_not_modified_with_mask():
     t = rng.normal(size=(2, 3, 4)).astype(np.float32)
     p = rng.normal(size=(2, 3, 4)).astype(np.float32)
     pred, _ = masked(p, np.array([[1, 0, 1], [1, 1, 0]], bool))
-    sw = keras.ops.convert_to_tensor(np.array([[1.0], [2.0]], np.float32))
-    before = keras.ops.convert_to_numpy(sw).copy()
-    for loss in (kloss.MeanSquaredError(), kloss.CosineProximity()):
-        loss(t, pred, sample_weight=sw)
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(sw), before)
+    # Keras 3.15 multiplies the mask into a torch sample_weight in place (and fails for a
+    # (B, 1) weight against (B, T) losses); kloss hands Keras a fresh tensor.
+    for weights in ([[1.0], [2.0]], [[1.0, 2.0, 3.0], [0.5, 1.0, 1.5]]):
+        sw = keras.ops.convert_to_tensor(np.array(weights, np.float32))
+        before = keras.ops.convert_to_numpy(sw).copy()
+        for loss in (kloss.MeanSquaredError(), kloss.CosineProximity()):
+            loss(t, pred, sample_weight=sw)
+            np.testing.assert_array_equal(keras.ops.convert_to_numpy(sw), before)
 
 
 def test_labels_without_trailing_axis_are_accepted():
