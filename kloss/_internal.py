@@ -96,7 +96,7 @@ def _dims_match(a, b):
 
 
 def _shapes_match(a, b):
-    return len(a) == len(b) and all(_dims_match(x, y) for x, y in zip(a, b))
+    return len(a) == len(b) and all(_dims_match(x, y) for x, y in zip(a, b, strict=False))
 
 
 def compute_dtype(dtype):
@@ -123,7 +123,7 @@ def prepare_pair(owner, y_true, y_pred, *, min_rank=1):
     out_dtype = float_dtype(y_pred)
     work = compute_dtype(out_dtype)
     y_pred = ops.cast(y_pred, work)
-    y_true = ops.cast(ops.convert_to_tensor(y_true), work)
+    y_true = ops.convert_to_tensor(y_true, dtype=work)
     ts, ps = static_shape(y_true), static_shape(y_pred)
     if len(ps) < min_rank:
         raise ValueError(
@@ -235,15 +235,16 @@ class KlossLoss(keras.losses.Loss):
             sw = ops.squeeze(sw, -1)
             ws = ws[:-1]
         if len(ws) > loss_rank or not all(
-            _dims_match(w, s) or w == 1 for w, s in zip(ws, loss_shape)
+            _dims_match(w, s) or w == 1 for w, s in zip(ws, loss_shape, strict=False)
         ):
             raise bad(per_element_hint + " (the shape of y_pred)" if per_element_hint else "")
-        if 0 < len(ws) < loss_rank:
+        for _ in range(loss_rank - len(ws)):
             # Align a per-sample weight with the batch axis, not the last one.
-            for _ in range(loss_rank - len(ws)):
-                sw = ops.expand_dims(sw, -1)
-        # A fresh tensor: Keras multiplies the mask into it in place on torch.
-        return ops.copy(sw), None
+            sw = ops.expand_dims(sw, -1)
+        # Broadcast to the full loss shape as a fresh tensor: Keras multiplies the mask into
+        # the weight in place on torch, which modifies the caller's tensor and fails for a
+        # (B, 1) weight against (B, T) losses.
+        return sw * ops.ones(ops.shape(y_pred)[:loss_rank], dtype=sw.dtype), None
 
     def get_config(self):
         config = super().get_config()

@@ -322,9 +322,7 @@ def poisson(y_true, y_pred, *, log_input=False, epsilon=None):
     """Poisson negative log-likelihood averaged over the last axis; see `Poisson`."""
     log_input, epsilon = _check_poisson("poisson", log_input, epsilon)
     eps = keras.config.epsilon() if epsilon is None else epsilon
-    return _elementwise(
-        "poisson", _poisson, y_true, y_pred, log_input=log_input, epsilon=eps
-    )
+    return _elementwise("poisson", _poisson, y_true, y_pred, log_input=log_input, epsilon=eps)
 
 
 @register
