@@ -34,6 +34,8 @@ def check_number(owner, arg, value, *, gt=None, ge=None, le=None, lt=None):
             f"(of type {type(value).__name__})."
         )
     value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{owner}: `{arg}` must be finite. Received: {arg}={value!r}.")
     rules = (
         (gt, lambda v, b: v > b, ">"),
         (ge, lambda v, b: v >= b, ">="),
@@ -43,8 +45,6 @@ def check_number(owner, arg, value, *, gt=None, ge=None, le=None, lt=None):
     for bound, ok, sign in rules:
         if bound is not None and not ok(value, bound):
             raise ValueError(f"{owner}: `{arg}` must be {sign} {bound}. Received: {arg}={value!r}.")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{owner}: `{arg}` must be finite. Received: {arg}={value!r}.")
     return value
 
 

@@ -314,6 +314,11 @@ def _check_poisson(owner, log_input, epsilon):
     check_bool(owner, "log_input", log_input)
     if epsilon is not None:
         epsilon = check_number(owner, "epsilon", epsilon, ge=0.0)
+        if log_input:
+            raise ValueError(
+                f"{owner}: `epsilon` applies only with log_input=False (a rate in y_pred). "
+                f"Received: epsilon={epsilon!r}, log_input=True. Leave epsilon=None."
+            )
     return log_input, epsilon
 
 
