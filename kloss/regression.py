@@ -21,6 +21,14 @@ from kloss._internal import (
 
 _LOG2 = math.log(2.0)
 
+
+def _backend():
+    # The op composition of a few elementwise terms is picked per backend for speed (see
+    # benchmarks/); the math, and the gradient at every tie, is the same on all of them,
+    # which the cross-backend test matrix checks.
+    return keras.backend.backend()
+
+
 # --------------------------------------------------------------------------- elementwise math
 # Each takes (y_true, y_pred) already checked and in the compute dtype.
 
@@ -31,19 +39,27 @@ def _squared_error(y_true, y_pred):
 
 
 def _absolute_error(y_true, y_pred):
-    d = y_pred - y_true
-    # sign(d) * d == |d| with gradient sign(d): exactly 0 at d == 0 on every backend (the
-    # backends' abs() disagree on the subgradient at 0).
-    return ops.sign(d) * d
+    a = ops.abs(y_pred - y_true)
+    if _backend() == "jax":
+        # JAX's abs() has gradient 1 at 0 (TensorFlow's and torch's have 0): mask it so a
+        # zero error has gradient 0 on every backend. Cheapest form measured under jax.jit.
+        a = a * ops.cast(ops.not_equal(y_pred, y_true), a.dtype)
+    return a
 
 
 def _huber(y_true, y_pred, delta):
-    a = ops.abs(y_pred - y_true)
-    # Mask-free Huber: q = min(|e|, delta); 0.5 q^2 + delta (|e| - q). Avoids where(), which
-    # costs ~10x a multiply on torch, and its gradient at |e| == delta is the same (delta)
-    # whichever side a backend's minimum() sends the tie to.
-    q = ops.minimum(a, delta)
-    return 0.5 * q * q + delta * (a - q)
+    e = y_pred - y_true
+    a = ops.abs(e)
+    if _backend() == "torch":
+        # where() and minimum() cost ~5x a multiply in eager torch on CPU: a mask-free form,
+        # r = relu(|e| - delta), 0.5 (|e| - r)^2 + delta r. relu'(0) == 0 gives the gradient
+        # delta at |e| == delta, as the where() form does.
+        r = ops.relu(a - delta)
+        q = a - r
+        return 0.5 * q * q + delta * r
+    # Both branches have the same gradient at |e| == delta, so the tie cannot split
+    # backends; the fastest form under XLA.
+    return ops.where(a <= delta, 0.5 * e * e, delta * (a - 0.5 * delta))
 
 
 def _log_cosh(y_true, y_pred):
@@ -54,9 +70,14 @@ def _log_cosh(y_true, y_pred):
 
 def _pinball(y_true, y_pred, quantile):
     e = y_true - y_pred
-    # max(q e, (q - 1) e) == q e + relu(-e): one formula, and at e == 0 the gradient with
-    # respect to y_pred is -q on every backend (relu'(0) == 0), as in tensorflow-addons.
-    return quantile * e + ops.relu(-e)
+    # Gradient 0 at a zero error on every backend (the minimum-norm subgradient; it keeps
+    # Pinball(0.5) == MAE / 2 for gradients too), never a tie split that differs by backend.
+    if _backend() == "torch":
+        # maximum() is slow in eager torch on CPU; relu'(0) == 0 gives the zero gradient.
+        return quantile * ops.relu(e) + (1.0 - quantile) * ops.relu(-e)
+    # relu() is slow under jax.jit; max() with the tie at e == 0 masked out is not.
+    loss = ops.maximum(quantile * e, (quantile - 1.0) * e)
+    return loss * ops.cast(ops.not_equal(y_true, y_pred), loss.dtype)
 
 
 def _poisson(y_true, y_pred, log_input, epsilon):
@@ -196,7 +217,8 @@ class Huber(_ElementwiseLoss):
                 delta * (|e| - 0.5 * delta)  otherwise, axis=-1)
     ```
 
-    Equals `torch.nn.functional.huber_loss(delta=delta)`, `optax.huber_loss` (then averaged
+    The gradient at `|e| == delta` is `delta` on every backend. Equals
+    `torch.nn.functional.huber_loss(delta=delta)`, `optax.huber_loss` (then averaged
     over the last axis) and `keras.losses.Huber`. `torch`'s `smooth_l1_loss(beta)` is
     `huber(delta=beta) / beta`.
 
@@ -280,8 +302,10 @@ class Pinball(_ElementwiseLoss):
 
     A model trained with it predicts the `quantile`-th conditional quantile: with
     `quantile=0.9`, about 90% of targets fall below the prediction. `quantile=0.5` is half
-    the MAE. Equals tensorflow-addons' `PinballLoss(tau=quantile)`, including its gradient
-    `-quantile` at a zero error.
+    the MAE. Equals tensorflow-addons' `PinballLoss(tau=quantile)`.
+
+    Note: at a zero error the gradient is 0 on every backend (the minimum-norm subgradient,
+    as MAE's); tensorflow-addons gives `-quantile` there.
 
     Args:
         quantile: the target quantile, in [0, 1]. Default 0.5.

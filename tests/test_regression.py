@@ -175,11 +175,25 @@ def test_pinball_definition_and_tfa_conventions():
     )
 
 
-def test_pinball_gradient_at_zero_error_is_minus_quantile(autodiff):
+def test_pinball_gradient_at_zero_error_is_zero(autodiff):
+    # kloss takes the minimum-norm subgradient at e == 0 on every backend (tensorflow-addons
+    # gives -quantile): consistent with Pinball(0.5) == MAE / 2, whose gradient there is 0.
     z = np.zeros((1, 4), np.float32)
-    for q in (0.1, 0.5, 0.9):
+    e = np.array([[0.5, -0.5, 0.0, 2.0]], np.float32)
+    for q in (0.0, 0.1, 0.5, 0.9, 1.0):
         _, g = value_and_grad(lambda p: kloss.Pinball(quantile=q, reduction="sum")(z, p), z)
-        np.testing.assert_allclose(g, np.full_like(z, -q / 4), rtol=1e-6)
+        np.testing.assert_array_equal(g, np.zeros_like(z))
+        # Away from 0: d/dy_pred is (1 - q) / D above the target and -q / D below it.
+        _, g = value_and_grad(lambda p: kloss.Pinball(quantile=q, reduction="sum")(z, p), e)
+        np.testing.assert_allclose(g, [[(1 - q) / 4, -q / 4, 0.0, (1 - q) / 4]], rtol=1e-6)
+
+
+def test_huber_gradient_at_delta_is_delta(autodiff):
+    for delta in (0.5, 1.0, 2.0):
+        t = np.zeros((1, 2), np.float32)
+        p = np.array([[delta, -delta]], np.float32)
+        _, g = value_and_grad(lambda x: kloss.Huber(delta=delta, reduction="sum")(t, x), p)
+        np.testing.assert_allclose(g, [[delta / 2, -delta / 2]], rtol=1e-6)
 
 
 # --------------------------------------------------------------------------- where Keras is not
