@@ -266,8 +266,9 @@ class LogCosh(_ElementwiseLoss):
 
     Like MSE/2 for small errors and like MAE - log(2) for large ones, and twice
     differentiable everywhere. Computed as `|x| + log1p(exp(-2|x|)) - log(2)` (on torch
-    `x + softplus(-2x) - log(2)`, faster there), so errors of 1e4 give the exact value (`cosh` alone overflows float32 beyond 89). Equals `optax.log_cosh`
-    averaged over the last axis and `keras.losses.LogCosh`.
+    `x + softplus(-2x) - log(2)`, faster there), so errors of 1e4 give the exact value
+    (`cosh` alone overflows float32 beyond 89). Equals `optax.log_cosh` averaged over the
+    last axis and `keras.losses.LogCosh`.
 
     Args:
         reduction, name, dtype: as in `MeanSquaredError`.
