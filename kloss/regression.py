@@ -34,8 +34,8 @@ def _backend():
 
 
 def _squared_error(y_true, y_pred):
-    d = y_pred - y_true
-    return d * d
+    # square(), not d * d: its backward is one op on torch (half the eager time).
+    return ops.square(y_pred - y_true)
 
 
 def _absolute_error(y_true, y_pred):
@@ -49,16 +49,15 @@ def _absolute_error(y_true, y_pred):
 
 def _huber(y_true, y_pred, delta):
     e = y_pred - y_true
-    a = ops.abs(e)
     if _backend() == "torch":
-        # where() and minimum() cost ~5x a multiply in eager torch on CPU: a mask-free form,
-        # r = relu(|e| - delta), 0.5 (|e| - r)^2 + delta r. relu'(0) == 0 gives the gradient
-        # delta at |e| == delta, as the where() form does.
-        r = ops.relu(a - delta)
-        q = a - r
-        return 0.5 * q * q + delta * r
+        # where() and minimum() cost ~5x a multiply in eager torch on CPU: with
+        # c = clip(e, -delta, delta), huber = c (e - 0.5 c). Its gradient c' (e - c) + c is
+        # exact whatever clip's gradient at the bounds, as e == c there.
+        c = ops.clip(e, -delta, delta)
+        return c * (e - 0.5 * c)
     # Both branches have the same gradient at |e| == delta, so the tie cannot split
     # backends; the fastest form under XLA.
+    a = ops.abs(e)
     return ops.where(a <= delta, 0.5 * e * e, delta * (a - 0.5 * delta))
 
 
