@@ -18,6 +18,8 @@ import statistics
 import subprocess
 import sys
 
+from bench import LOSSES  # same folder; bench.py imports no backend at top level
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BENCH = os.path.join(HERE, "bench.py")
@@ -25,15 +27,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 SIZE_ORDER = ("small", "medium", "large")
 TARGET = 1.10  # compiled kloss / native at medium and large sizes
 SMOKE_ROUNDS = 10  # fewer rounds than this mark RESULTS.md as a smoke run
-LOSS_ORDER = (
-    "MeanSquaredError",
-    "MeanAbsoluteError",
-    "Huber",
-    "LogCosh",
-    "Pinball",
-    "Poisson",
-    "CosineProximity",
-)
+LOSS_ORDER = LOSSES  # bench.py's order
 SHORT = {
     "MeanSquaredError": "MSE",
     "MeanAbsoluteError": "MAE",
