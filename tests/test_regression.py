@@ -175,6 +175,17 @@ def test_pinball_definition_and_tfa_conventions():
     )
 
 
+@pytest.mark.parametrize("quantile", [0.05, 0.5, 0.9])
+def test_pinball_matches_sklearn(quantile, pair):
+    metrics = pytest.importorskip("sklearn.metrics")
+    t, p = pair
+    for row in range(t.shape[0]):
+        # sklearn's mean_pinball_loss: alpha max(y - p, 0) + (1 - alpha) max(p - y, 0), mean.
+        expected = metrics.mean_pinball_loss(t[row], p[row], alpha=quantile)
+        got = kloss.pinball(t[row : row + 1], p[row : row + 1], quantile=quantile)
+        np.testing.assert_allclose(to_numpy(got), [expected], **TOL["float32"])
+
+
 def test_pinball_gradient_at_zero_error_is_zero(autodiff):
     # kloss takes the minimum-norm subgradient at e == 0 on every backend (tensorflow-addons
     # gives -quantile): consistent with Pinball(0.5) == MAE / 2, whose gradient there is 0.
