@@ -432,11 +432,11 @@ def _cosine_proximity(owner, y_true, y_pred, axis):
         )
 
     def scaled(x):
-        # Divide by max|x| first: squared norms of vectors of norm 1e20 (or 1e-20) would
-        # overflow (underflow) float32. The scale does not change the cosine, so no gradient
-        # flows through it.
+        # Scale by 1 / max|x| first (one reciprocal per row, then a multiply): squared norms
+        # of vectors of norm 1e20 (or 1e-20) would overflow (underflow) float32. The scale
+        # does not change the cosine, so no gradient flows through it.
         m = ops.stop_gradient(ops.max(ops.abs(x), axis=axis, keepdims=True))
-        return x / ops.where(m > 0, m, ops.ones_like(m))
+        return x * (1.0 / ops.where(m > 0, m, ops.ones_like(m)))
 
     t, p = scaled(y_true), scaled(y_pred)
     dot = ops.sum(t * p, axis=axis)
