@@ -209,15 +209,15 @@ class KlossLoss(keras.losses.Loss):
         loss_rank = self._loss_rank(len(ps))
         loss_shape = ps[:loss_rank]
 
-        def bad(extra=""):
+        def bad():
+            per_element = ", or one per element (the shape of y_pred)" if self.elementwise else ""
             return ValueError(
                 f"{owner}: `sample_weight` does not fit the loss. Received: "
                 f"sample_weight.shape={ws}, y_pred.shape={ps}. Pass one weight per sample "
                 f"(shape {ps[:1] + (1,)} or {ps[:1]}), one per loss entry {loss_shape}"
-                f"{extra}."
+                f"{per_element}."
             )
 
-        per_element_hint = ", or one per element" if self.elementwise else ""
         if len(ws) == len(ps) and len(ps) > loss_rank and ps[-1] != 1 and ws[-1] != 1:
             if not self.elementwise:
                 raise ValueError(
@@ -228,7 +228,7 @@ class KlossLoss(keras.losses.Loss):
                     f"{loss_shape}."
                 )
             if not _shapes_match(ws, ps):
-                raise bad(", or one per element (the shape of y_pred)")
+                raise bad()
             # Elementwise weights go into call(); the batch reduction gets their row means.
             return ops.mean(sw, axis=-1), sw
         if len(ws) == loss_rank + 1 and ws[-1] == 1:
@@ -237,7 +237,7 @@ class KlossLoss(keras.losses.Loss):
         if len(ws) > loss_rank or not all(
             _dims_match(w, s) or w == 1 for w, s in zip(ws, loss_shape, strict=False)
         ):
-            raise bad(per_element_hint + " (the shape of y_pred)" if per_element_hint else "")
+            raise bad()
         for _ in range(loss_rank - len(ws)):
             # Align a per-sample weight with the batch axis, not the last one.
             sw = ops.expand_dims(sw, -1)
