@@ -79,9 +79,10 @@ def _pinball(y_true, y_pred, quantile):
     if _backend() == "torch":
         # maximum() is slow in eager torch on CPU; relu'(0) == 0 gives the zero gradient.
         return quantile * ops.relu(e) + (1.0 - quantile) * ops.relu(-e)
-    # relu() is slow under jax.jit; max() with the tie at e == 0 masked out is not.
-    loss = ops.maximum(quantile * e, (quantile - 1.0) * e)
-    return loss * ops.cast(ops.not_equal(y_true, y_pred), loss.dtype)
+    # relu() is slow under jax.jit; two selects with a constant 0 at e == 0 are not (measured
+    # faster than the native max(q e, (q - 1) e), whose tie JAX and TensorFlow split apart).
+    zero = ops.zeros_like(e)
+    return ops.where(e > 0, quantile * e, ops.where(e < 0, (quantile - 1.0) * e, zero))
 
 
 def _poisson(y_true, y_pred, log_input, epsilon):
