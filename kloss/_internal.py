@@ -179,6 +179,8 @@ class KlossLoss(keras.losses.Loss):
     """
 
     elementwise = False
+    # Names of the constructor's hyperparameters, one attribute each; get_config() lists them.
+    hyperparameters = ()
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         owner = type(self).__name__
@@ -249,6 +251,7 @@ class KlossLoss(keras.losses.Loss):
     def get_config(self):
         config = super().get_config()
         config["dtype"] = self.dtype
+        config.update({name: getattr(self, name) for name in self.hyperparameters})
         return config
 
 

@@ -105,7 +105,7 @@ class _ElementwiseLoss(KlossLoss):
     elementwise = True
 
     def _hyper(self):
-        return {}
+        return {name: getattr(self, name) for name in self.hyperparameters}
 
     def call(self, y_true, y_pred):
         return _elementwise(
@@ -242,13 +242,8 @@ class Huber(_ElementwiseLoss):
         self.delta = _check_delta("Huber", delta)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _hyper(self):
-        return {"delta": self.delta}
-
+    hyperparameters = ("delta",)
     _elements = staticmethod(_huber)
-
-    def get_config(self):
-        return {**super().get_config(), "delta": self.delta}
 
 
 # --------------------------------------------------------------------------- log-cosh
@@ -328,13 +323,8 @@ class Pinball(_ElementwiseLoss):
         self.quantile = _check_quantile("Pinball", quantile)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _hyper(self):
-        return {"quantile": self.quantile}
-
+    hyperparameters = ("quantile",)
     _elements = staticmethod(_pinball)
-
-    def get_config(self):
-        return {**super().get_config(), "quantile": self.quantile}
 
 
 # --------------------------------------------------------------------------- Poisson
@@ -400,14 +390,13 @@ class Poisson(_ElementwiseLoss):
         self.log_input, self.epsilon = _check_poisson("Poisson", log_input, epsilon)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _hyper(self):
-        eps = keras.config.epsilon() if self.epsilon is None else self.epsilon
-        return {"log_input": self.log_input, "epsilon": eps}
-
+    hyperparameters = ("log_input", "epsilon")
     _elements = staticmethod(_poisson)
 
-    def get_config(self):
-        return {**super().get_config(), "log_input": self.log_input, "epsilon": self.epsilon}
+    def _hyper(self):
+        # epsilon=None means keras.config.epsilon() at call time.
+        eps = keras.config.epsilon() if self.epsilon is None else self.epsilon
+        return {"log_input": self.log_input, "epsilon": eps}
 
 
 # --------------------------------------------------------------------------- cosine
@@ -482,6 +471,8 @@ class CosineProximity(KlossLoss):
     -0.8536
     """
 
+    hyperparameters = ("axis",)
+
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name=None, dtype=None):
         self.axis = _check_axis("CosineProximity", axis)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
@@ -491,6 +482,3 @@ class CosineProximity(KlossLoss):
 
     def call(self, y_true, y_pred):
         return _cosine_proximity("CosineProximity", y_true, y_pred, self.axis)
-
-    def get_config(self):
-        return {**super().get_config(), "axis": self.axis}
