@@ -80,6 +80,60 @@ def check_option(owner, arg, value, options):
     )
 
 
+def check_axis(owner, axis):
+    """An int axis that is not the batch axis 0."""
+    axis = check_int(owner, "axis", axis)
+    if axis == 0:
+        raise ValueError(
+            f"{owner}: `axis` must not be 0, the batch axis. Received: axis={axis}. "
+            "Use the feature axis, e.g. axis=-1."
+        )
+    return axis
+
+
+def check_vector(owner, arg, value, *, scalar=True, ge=0.0, le=None, positive_entry=False):
+    """`None`, a number (when `scalar`), or a 1-D sequence of numbers, each in [ge, le].
+
+    Returns `None`, a float, or a list of floats (JSON-serializable for `get_config`).
+    """
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not scalar:
+            raise TypeError(
+                f"{owner}: `{arg}` must be a list with one number per class. "
+                f"Received: {arg}={value!r}."
+            )
+        return check_number(owner, arg, value, ge=ge, le=le)
+    try:
+        items = list(value.tolist() if hasattr(value, "tolist") else value)
+    except TypeError:
+        items = None
+    kinds = "a number or a list of numbers" if scalar else "a list of numbers"
+    if items is None or not items or any(isinstance(v, (list, tuple)) for v in items):
+        raise TypeError(
+            f"{owner}: `{arg}` must be {kinds}, one per class. Received: {arg}={value!r}."
+        )
+    out = []
+    for i, v in enumerate(items):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(
+                f"{owner}: `{arg}` must hold numbers. Received: {arg}={value!r} ({arg}[{i}]={v!r})."
+            )
+        if v != v or v in (float("inf"), float("-inf")) or v < ge or (le is not None and v > le):
+            bound = f">= {ge}" + ("" if le is None else f" and <= {le}")
+            raise ValueError(
+                f"{owner}: every entry of `{arg}` must be finite and {bound}. "
+                f"Received: {arg}={value!r} ({arg}[{i}]={v!r})."
+            )
+        out.append(float(v))
+    if positive_entry and not any(v > 0 for v in out):
+        raise ValueError(
+            f"{owner}: `{arg}` needs at least one positive entry. Received: {arg}={value!r}."
+        )
+    return out
+
+
 # --------------------------------------------------------------------------- shapes, dtypes
 
 
@@ -95,7 +149,7 @@ def _dims_match(a, b):
     return a is None or b is None or a == b
 
 
-def _shapes_match(a, b):
+def shapes_match(a, b):
     return len(a) == len(b) and all(_dims_match(x, y) for x, y in zip(a, b, strict=False))
 
 
@@ -130,10 +184,10 @@ def prepare_pair(owner, y_true, y_pred, *, min_rank=1):
             f"{owner}: `y_pred` must have rank >= {min_rank} (a batch axis and the axis the "
             f"loss reduces). Received: y_pred.shape={ps}."
         )
-    if not _shapes_match(ts, ps):
-        if len(ts) + 1 == len(ps) and ps[-1] == 1 and _shapes_match(ts, ps[:-1]):
+    if not shapes_match(ts, ps):
+        if len(ts) + 1 == len(ps) and ps[-1] == 1 and shapes_match(ts, ps[:-1]):
             y_true = ops.expand_dims(y_true, -1)
-        elif len(ts) == len(ps) + 1 and ts[-1] == 1 and _shapes_match(ts[:-1], ps):
+        elif len(ts) == len(ps) + 1 and ts[-1] == 1 and shapes_match(ts[:-1], ps):
             y_true = ops.squeeze(y_true, -1)
         else:
             raise ValueError(
@@ -181,6 +235,9 @@ class KlossLoss(keras.losses.Loss):
     elementwise = False
     # Names of the constructor's hyperparameters, one attribute each; get_config() lists them.
     hyperparameters = ()
+    # True for losses that take integer labels: Keras's Loss.__call__ casts y_true to the
+    # loss dtype (label 257 becomes 256 in bfloat16), so these see the caller's y_true.
+    integer_labels = False
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         owner = type(self).__name__
@@ -188,19 +245,69 @@ class KlossLoss(keras.losses.Loss):
             check_option(owner, "reduction", reduction, _REDUCTIONS)
         super().__init__(name=name or _snake(owner), reduction=reduction, dtype=dtype)
         self._element_weight = None
+        self._labels = None
+        self._precomputed = None
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is None:
-            return super().__call__(y_true, y_pred)
-        sample_weight, element_weight = self._standardize_weight(sample_weight, y_pred)
+        element_weight = None
+        if sample_weight is not None:
+            sample_weight, element_weight = self._standardize_weight(sample_weight, y_pred)
         self._element_weight = element_weight
+        if self.integer_labels:
+            # call() reads the labels from self._labels; Keras converts y_pred twice.
+            self._labels, y_true = y_true, y_pred
         try:
+            if self._averages_over_entry_weights():
+                return self._entry_weighted_mean(y_true, y_pred, sample_weight)
             return super().__call__(y_true, y_pred, sample_weight=sample_weight)
         finally:
             self._element_weight = None
+            self._labels = None
+            self._precomputed = None
 
-    def _loss_rank(self, pred_rank):
-        return max(pred_rank - 1, 1)
+    def _true(self, y_true):
+        """The caller's labels inside `call()` (see `integer_labels`)."""
+        return y_true if self._labels is None else self._labels
+
+    # Losses whose averaging reductions divide by a total weight of entries (PyTorch's
+    # `cross_entropy(weight=..., ignore_index=...)`) return True here and implement
+    # `_losses_and_entry_weights(y_true, y_pred) -> (losses, weights)`.
+    def _uses_entry_weights(self):
+        return False
+
+    def _averages_over_entry_weights(self):
+        return self._uses_entry_weights() and self.reduction in (
+            "sum_over_batch_size",
+            "mean",
+            "mean_with_sample_weight",
+        )
+
+    def _entry_weighted_mean(self, y_true, y_pred, sample_weight):
+        # sum(s * losses) / sum(s * weights), s = sample_weight times any Keras mask: both
+        # sums go through Keras's own reduction (which applies the mask) with "sum".
+        losses, weights = self._losses_and_entry_weights(self._true(y_true), y_pred)
+        reduction = self.reduction
+        self.reduction = "sum"
+        try:
+            self._precomputed = losses
+            total = super().__call__(y_true, y_pred, sample_weight=sample_weight)
+            self._precomputed = weights
+            norm = super().__call__(y_true, y_pred, sample_weight=sample_weight)
+        finally:
+            self.reduction = reduction
+        # No valid entry at all: 0 (PyTorch gives NaN).
+        return ops.divide_no_nan(total, norm)
+
+    def _loss_axis(self):
+        """The axis of `y_pred` that the loss reduces (absent from the loss's shape)."""
+        return -1
+
+    def _loss_shape(self, pred_shape):
+        pred_shape = tuple(pred_shape)
+        if len(pred_shape) <= 1:
+            return pred_shape  # rank-1 inputs: one value per sample
+        axis = self._loss_axis() % len(pred_shape)
+        return pred_shape[:axis] + pred_shape[axis + 1 :]
 
     def _standardize_weight(self, sample_weight, y_pred):
         owner = type(self).__name__
@@ -208,8 +315,8 @@ class KlossLoss(keras.losses.Loss):
         sw = ops.convert_to_tensor(sample_weight)
         sw = ops.cast(sw, compute_dtype(self.dtype))
         ws = static_shape(sw)
-        loss_rank = self._loss_rank(len(ps))
-        loss_shape = ps[:loss_rank]
+        loss_shape = self._loss_shape(ps)
+        loss_rank = len(loss_shape)
 
         def bad():
             per_element = ", or one per element (the shape of y_pred)" if self.elementwise else ""
@@ -229,7 +336,7 @@ class KlossLoss(keras.losses.Loss):
                     f"sample (shape {ps[:1] + (1,)} or {ps[:1]}) or per loss entry "
                     f"{loss_shape}."
                 )
-            if not _shapes_match(ws, ps):
+            if not shapes_match(ws, ps):
                 raise bad()
             # Elementwise weights go into call(); the batch reduction gets their row means.
             return ops.mean(sw, axis=-1), sw
@@ -246,13 +353,41 @@ class KlossLoss(keras.losses.Loss):
         # Broadcast to the full loss shape as a fresh tensor: Keras multiplies the mask into
         # the weight in place on torch, which modifies the caller's tensor and fails for a
         # (B, 1) weight against (B, T) losses.
-        return sw * ops.ones(ops.shape(y_pred)[:loss_rank], dtype=sw.dtype), None
+        return sw * ops.ones(self._loss_shape(ops.shape(y_pred)), dtype=sw.dtype), None
 
     def get_config(self):
         config = super().get_config()
         config["dtype"] = self.dtype
         config.update({name: getattr(self, name) for name in self.hyperparameters})
         return config
+
+
+def elementwise_loss(owner, elements_fn, y_true, y_pred, weights=None, **hyper):
+    """`elements_fn(y_true, y_pred, **hyper)` averaged over the last axis (weighted by
+    per-element `weights`), computed in the compute dtype and cast back."""
+    y_true, y_pred, out_dtype = prepare_pair(owner, y_true, y_pred)
+    if weights is not None:
+        weights = ops.cast(weights, y_pred.dtype)
+    return ops.cast(reduce_last(elements_fn(y_true, y_pred, **hyper), weights), out_dtype)
+
+
+class ElementwiseLoss(KlossLoss):
+    """A loss that averages an elementwise term over the last axis."""
+
+    elementwise = True
+
+    def _hyper(self):
+        return {name: getattr(self, name) for name in self.hyperparameters}
+
+    def call(self, y_true, y_pred):
+        return elementwise_loss(
+            type(self).__name__,
+            self._elements,
+            y_true,
+            y_pred,
+            weights=self._element_weight,
+            **self._hyper(),
+        )
 
 
 def _snake(name):

@@ -10,12 +10,13 @@ import keras
 from keras import ops
 
 from kloss._internal import (
+    ElementwiseLoss,
     KlossLoss,
+    check_axis,
     check_bool,
-    check_int,
     check_number,
+    elementwise_loss,
     prepare_pair,
-    reduce_last,
     register,
 )
 
@@ -92,32 +93,6 @@ def _poisson(y_true, y_pred, log_input, epsilon):
     return y_pred - y_true * ops.log(y_pred + epsilon)
 
 
-def _elementwise(owner, elements_fn, y_true, y_pred, weights=None, **hyper):
-    y_true, y_pred, out_dtype = prepare_pair(owner, y_true, y_pred)
-    if weights is not None:
-        weights = ops.cast(weights, y_pred.dtype)
-    return ops.cast(reduce_last(elements_fn(y_true, y_pred, **hyper), weights), out_dtype)
-
-
-class _ElementwiseLoss(KlossLoss):
-    """A loss that averages an elementwise term over the last axis."""
-
-    elementwise = True
-
-    def _hyper(self):
-        return {name: getattr(self, name) for name in self.hyperparameters}
-
-    def call(self, y_true, y_pred):
-        return _elementwise(
-            type(self).__name__,
-            self._elements,
-            y_true,
-            y_pred,
-            weights=self._element_weight,
-            **self._hyper(),
-        )
-
-
 # --------------------------------------------------------------------------- MSE
 
 
@@ -132,11 +107,11 @@ def mean_squared_error(y_true, y_pred):
     Returns:
         One value per sample, shape `y_pred.shape[:-1]` (`(B,)` for rank-1 inputs).
     """
-    return _elementwise("mean_squared_error", _squared_error, y_true, y_pred)
+    return elementwise_loss("mean_squared_error", _squared_error, y_true, y_pred)
 
 
 @register
-class MeanSquaredError(_ElementwiseLoss):
+class MeanSquaredError(ElementwiseLoss):
     """Mean squared error: `mean((y_pred - y_true) ** 2, axis=-1)`.
 
     The default for regression with Gaussian noise. Equals `torch.nn.functional.mse_loss` and
@@ -174,11 +149,11 @@ def mean_absolute_error(y_true, y_pred):
 
     The gradient at a zero error is 0 on every backend. Returns one value per sample.
     """
-    return _elementwise("mean_absolute_error", _absolute_error, y_true, y_pred)
+    return elementwise_loss("mean_absolute_error", _absolute_error, y_true, y_pred)
 
 
 @register
-class MeanAbsoluteError(_ElementwiseLoss):
+class MeanAbsoluteError(ElementwiseLoss):
     """Mean absolute error: `mean(|y_pred - y_true|, axis=-1)`.
 
     Robust to outliers; estimates the conditional median. Equals
@@ -209,11 +184,11 @@ def _check_delta(owner, delta):
 def huber(y_true, y_pred, *, delta=1.0):
     """Huber loss averaged over the last axis; see `Huber`. Returns one value per sample."""
     delta = _check_delta("huber", delta)
-    return _elementwise("huber", _huber, y_true, y_pred, delta=delta)
+    return elementwise_loss("huber", _huber, y_true, y_pred, delta=delta)
 
 
 @register
-class Huber(_ElementwiseLoss):
+class Huber(ElementwiseLoss):
     """Huber loss: quadratic for small errors, linear for large ones.
 
     ```
@@ -252,11 +227,11 @@ class Huber(_ElementwiseLoss):
 @register
 def log_cosh(y_true, y_pred):
     """`mean(log(cosh(y_pred - y_true)), axis=-1)`, computed without overflow."""
-    return _elementwise("log_cosh", _log_cosh, y_true, y_pred)
+    return elementwise_loss("log_cosh", _log_cosh, y_true, y_pred)
 
 
 @register
-class LogCosh(_ElementwiseLoss):
+class LogCosh(ElementwiseLoss):
     """Log-cosh loss: `mean(log(cosh(y_pred - y_true)), axis=-1)`.
 
     Like MSE/2 for small errors and like MAE - log(2) for large ones, and twice
@@ -289,11 +264,11 @@ def _check_quantile(owner, quantile):
 def pinball(y_true, y_pred, *, quantile=0.5):
     """Pinball (quantile) loss averaged over the last axis; see `Pinball`."""
     quantile = _check_quantile("pinball", quantile)
-    return _elementwise("pinball", _pinball, y_true, y_pred, quantile=quantile)
+    return elementwise_loss("pinball", _pinball, y_true, y_pred, quantile=quantile)
 
 
 @register
-class Pinball(_ElementwiseLoss):
+class Pinball(ElementwiseLoss):
     """Pinball loss for quantile regression (Koenker and Bassett, 1978).
 
     ```
@@ -347,11 +322,11 @@ def poisson(y_true, y_pred, *, log_input=False, epsilon=None):
     """Poisson negative log-likelihood averaged over the last axis; see `Poisson`."""
     log_input, epsilon = _check_poisson("poisson", log_input, epsilon)
     eps = keras.config.epsilon() if epsilon is None else epsilon
-    return _elementwise("poisson", _poisson, y_true, y_pred, log_input=log_input, epsilon=eps)
+    return elementwise_loss("poisson", _poisson, y_true, y_pred, log_input=log_input, epsilon=eps)
 
 
 @register
-class Poisson(_ElementwiseLoss):
+class Poisson(ElementwiseLoss):
     """Poisson negative log-likelihood for count targets, without the constant term.
 
     ```
@@ -402,16 +377,6 @@ class Poisson(_ElementwiseLoss):
 # --------------------------------------------------------------------------- cosine
 
 
-def _check_axis(owner, axis):
-    axis = check_int(owner, "axis", axis)
-    if axis == 0:
-        raise ValueError(
-            f"{owner}: `axis` must not be 0, the batch axis. Received: axis={axis}. "
-            "Use the feature axis, e.g. axis=-1."
-        )
-    return axis
-
-
 def _cosine_proximity(owner, y_true, y_pred, axis):
     y_true, y_pred, out_dtype = prepare_pair(owner, y_true, y_pred, min_rank=2)
     rank = len(y_pred.shape)
@@ -440,7 +405,7 @@ def _cosine_proximity(owner, y_true, y_pred, axis):
 @register
 def cosine_proximity(y_true, y_pred, *, axis=-1):
     """Negative cosine similarity along `axis`; see `CosineProximity`."""
-    axis = _check_axis("cosine_proximity", axis)
+    axis = check_axis("cosine_proximity", axis)
     return _cosine_proximity("cosine_proximity", y_true, y_pred, axis)
 
 
@@ -474,11 +439,11 @@ class CosineProximity(KlossLoss):
     hyperparameters = ("axis",)
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name=None, dtype=None):
-        self.axis = _check_axis("CosineProximity", axis)
+        self.axis = check_axis("CosineProximity", axis)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _loss_rank(self, pred_rank):
-        return pred_rank - 1
+    def _loss_axis(self):
+        return self.axis
 
     def call(self, y_true, y_pred):
         return _cosine_proximity("CosineProximity", y_true, y_pred, self.axis)
