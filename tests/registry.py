@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 import kloss
+from tests.references import classification as ref_cls
 from tests.references import regression as ref_regression
 
 
@@ -95,6 +96,23 @@ class Entry:
     activation: str = "linear"
     # Edge inputs whose exact gradient exceeds float16's range (so inf there is the answer).
     float16_out_of_range: tuple = ()
+    # y_true holds integer class indices (never cast to a float dtype).
+    int_labels: bool = False
+
+    def default_reduction(self, y_true, per_sample, option):
+        """The value of the loss with its default reduction, from the reference's values."""
+        if self.int_labels and (
+            option.get("class_weights") is not None or option.get("ignore_index") is not None
+        ):
+            # PyTorch's weighted mean over valid entries (see SparseCategoricalCrossentropy).
+            w = ref_cls.sparse_entry_weights(
+                y_true, option.get("class_weights"), option.get("ignore_index")
+            )
+            return per_sample.sum() / w.sum() if w.sum() else 0.0
+        return per_sample.mean()
+
+    def activation_for(self, option):
+        return self.activation(option) if callable(self.activation) else self.activation
 
     @property
     def name(self):
@@ -137,6 +155,301 @@ REGISTRY = [
         elementwise=False,
     ),
 ]
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _n_classes(shape, option):
+    # Options holding one value per class fix the class count to their length.
+    for key in ("class_weights", "pos_weight", "alpha"):
+        if isinstance(option.get(key), list):
+            return len(option[key])
+    return shape[-1]
+
+
+def _probs_or_logits(rng, shape, option, axis=-1):
+    if option.get("from_logits"):
+        return rng.normal(scale=2.0, size=shape).astype(np.float32)
+    p = rng.gamma(1.0, size=shape) + 0.05
+    return (p / p.sum(axis=axis, keepdims=True)).astype(np.float32)
+
+
+def _binary_pair(rng, shape, option):
+    shape = tuple(shape[:-1]) + (_n_classes(shape, option),)
+    y_true = rng.integers(0, 2, size=shape).astype(np.float32)
+    if option.get("label_smoothing"):
+        y_true[..., :1] = rng.uniform(size=shape[:-1] + (1,))  # some soft targets too
+    if option.get("from_logits"):
+        return y_true, rng.normal(scale=2.0, size=shape).astype(np.float32)
+    return y_true, rng.uniform(0.02, 0.98, size=shape).astype(np.float32)
+
+
+def _categorical_pair(rng, shape, option):
+    shape = tuple(shape[:-1]) + (_n_classes(shape, option),)
+    labels = rng.integers(0, shape[-1], size=shape[:-1])
+    y_true = np.eye(shape[-1], dtype=np.float32)[labels]
+    if option.get("label_smoothing") or option.get("soft"):
+        y_true = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1]).astype(np.float32)
+    return y_true, _probs_or_logits(rng, shape, option)
+
+
+def _sparse_pair(rng, shape, option):
+    shape = tuple(shape[:-1]) + (_n_classes(shape, option),)
+    labels = rng.integers(0, shape[-1], size=shape[:-1]).astype(np.int32)
+    if option.get("ignore_index") is not None and labels.size > 1:
+        flat = labels.reshape(-1)
+        flat[:: max(flat.size // 3, 2)] = option["ignore_index"]
+    return labels, _probs_or_logits(rng, shape, option)
+
+
+def _kl_pair(rng, shape, option):
+    y_true = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+    y_true[..., 0] = 0.0  # zeros in the target
+    y_true = (y_true / y_true.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return y_true, _probs_or_logits(rng, shape, option)
+
+
+def _hinge_pair(rng, shape, option):
+    y_true = rng.choice(np.array([-1.0, 1.0, 0.0], np.float32), size=shape)
+    return y_true, rng.normal(scale=1.5, size=shape).astype(np.float32)
+
+
+def _categorical_hinge_pair(rng, shape, option):
+    labels = rng.integers(0, shape[-1], size=shape[:-1])
+    y_true = np.eye(shape[-1], dtype=np.float32)[labels]
+    return y_true, rng.normal(scale=1.5, size=shape).astype(np.float32)
+
+
+def _edges_binary(option):
+    t = np.array([[1.0, 0.0, 1.0, 0.0]], np.float32).repeat(2, 0)
+    if option.get("from_logits"):
+        inf = np.float32(np.inf)
+        edges = [
+            ("logits_1e4", t, np.array([[-1e4, 1e4, 1e4, -1e4]] * 2, np.float32)),
+            ("logits_100", t, np.array([[-100.0, 100.0, 100.0, -100.0]] * 2, np.float32)),
+            ("zero_logits", t, np.zeros_like(t)),
+        ]
+        if not option.get("label_smoothing"):
+            # Smoothed targets make an infinite logit infinitely wrong: inf is the answer.
+            inf_logits = np.array([[inf, -inf, inf, -inf]] * 2, np.float32)
+            edges.append(("inf_on_correct_side", t, inf_logits))
+        return edges
+    return [
+        ("exact_0_and_1_wrong", t, 1.0 - t),
+        ("exact_0_and_1_right", t, t.copy()),
+        ("half", t, np.full_like(t, 0.5)),
+    ]
+
+
+def _edges_categorical(option, sparse=False):
+    labels = np.array([1, 2], np.int32)
+    t = np.eye(4, dtype=np.float32)[labels]
+    y_true = labels if sparse else t
+    if option.get("from_logits"):
+        inf = np.float32(np.inf)
+        masked = np.array([[-inf, 1.0, 0.5, -inf], [0.0, -inf, 2.0, 1.0]], np.float32)
+        edges = [
+            ("logits_1e4", y_true, np.array([[1e4, -1e4, 0, 0], [0, 0, -1e4, 1e4]], np.float32)),
+            ("logits_100", y_true, np.array([[100, -100, 0, 0], [0, 0, -100, 0]], np.float32)),
+            ("confident_right", y_true, 50.0 * t),
+        ]
+        if not option.get("label_smoothing"):
+            # A -inf logit of a masked-out class: finite (with smoothing the answer is inf).
+            edges.append(("masked_vocabulary_-inf", y_true, masked))
+        return edges
+    return [
+        ("exact_one_hot_right", y_true, t.copy()),
+        ("exact_one_hot_wrong", y_true, np.eye(4, dtype=np.float32)[[0, 0]]),
+        ("uniform", y_true, np.full_like(t, 0.25)),
+    ]
+
+
+def _edges_kl(option):
+    t = np.array([[0.0, 0.5, 0.5, 0.0], [1.0, 0.0, 0.0, 0.0]], np.float32)
+    if option.get("from_logits"):
+        inf = np.float32(np.inf)
+        return [
+            (
+                "masked_-inf_where_target_0",
+                t,
+                np.array([[-inf, 1, 1, -inf], [2, -inf, 0, 0]], np.float32),
+            ),
+            ("logits_1e4", t, np.array([[1e4, 0, 0, 0], [-1e4, 0, 0, 0]], np.float32)),
+            ("equal", t, np.log(np.where(t > 0, t, 1e-3)).astype(np.float32)),
+        ]
+    return [
+        ("equal", t, t.copy()),
+        ("zero_where_target_positive", t, np.array([[1.0, 0, 0, 0], [0, 0.5, 0.5, 0]], np.float32)),
+    ]
+
+
+def _edges_hinge(option):
+    t = np.array([[1.0, -1.0, 0.0, 1.0]] * 2, np.float32)
+    return [
+        ("kink", t, np.array([[1.0, -1.0, -1.0, 1.0]] * 2, np.float32)),
+        ("zero_scores", t, np.zeros_like(t)),
+        ("large", t, np.array([[-1e3, 1e3, 1e3, 1e3]] * 2, np.float32)),
+    ]
+
+
+def _edges_categorical_hinge(option):
+    t = np.eye(3, dtype=np.float32)[[1, 0]]
+    return [
+        ("kink_margin_0", t, np.array([[0.0, 1.0, 0.0], [2.0, 1.0, -3.0]], np.float32)),
+        ("wrong_scores_negative", t, np.array([[-1.0, 0.5, -2.0], [0.2, -0.5, -0.9]], np.float32)),
+        ("tied_wrong_scores", t, np.array([[0.5, 0.2, 0.5], [0.0, 0.3, 0.3]], np.float32)),
+        ("zeros", t, np.zeros_like(t)),
+    ]
+
+
+def _sigmoid_or_linear(option):
+    return "linear" if option.get("from_logits") else "sigmoid"
+
+
+def _softmax_or_linear(option):
+    return "linear" if option.get("from_logits") else "softmax"
+
+
+CLASSIFICATION = [
+    Entry(
+        kloss.BinaryCrossentropy,
+        kloss.binary_crossentropy,
+        ref_cls.binary_crossentropy,
+        options=[
+            {},
+            {"from_logits": True},
+            {"label_smoothing": 0.2},
+            {"from_logits": True, "pos_weight": 3.0},
+            {"from_logits": True, "label_smoothing": 0.1, "pos_weight": [0.5, 1.0, 2.0, 4.0]},
+        ],
+        make_inputs=_binary_pair,
+        edges=_edges_binary,
+        activation=_sigmoid_or_linear,
+    ),
+    Entry(
+        kloss.BinaryFocalCrossentropy,
+        kloss.binary_focal_crossentropy,
+        ref_cls.binary_focal_crossentropy,
+        options=[
+            {},
+            {"from_logits": True},
+            {"alpha": None, "gamma": 0.5, "from_logits": True},
+            {"alpha": 0.6, "gamma": 3.0, "label_smoothing": 0.1},
+            {"alpha": [0.1, 0.5, 0.9, 0.25], "gamma": 1.0, "from_logits": True},
+        ],
+        make_inputs=_binary_pair,
+        edges=_edges_binary,
+        activation=_sigmoid_or_linear,
+    ),
+    Entry(
+        kloss.CategoricalCrossentropy,
+        kloss.categorical_crossentropy,
+        ref_cls.categorical_crossentropy,
+        options=[
+            {},
+            {"from_logits": True},
+            {"label_smoothing": 0.1},
+            {"from_logits": True, "label_smoothing": 0.2, "class_weights": [1.0, 2.0, 0.5, 0.0]},
+        ],
+        make_inputs=_categorical_pair,
+        edges=_edges_categorical,
+        elementwise=False,
+        activation=_softmax_or_linear,
+    ),
+    Entry(
+        kloss.CategoricalFocalCrossentropy,
+        kloss.categorical_focal_crossentropy,
+        ref_cls.categorical_focal_crossentropy,
+        options=[
+            {},
+            {"from_logits": True},
+            {"alpha": 0.25, "gamma": 0.5, "from_logits": True},
+            {"alpha": [0.1, 0.2, 0.3, 0.4], "gamma": 3.0, "class_weights": [1.0, 2.0, 3.0, 4.0]},
+        ],
+        make_inputs=_categorical_pair,
+        edges=_edges_categorical,
+        elementwise=False,
+        activation=_softmax_or_linear,
+    ),
+    Entry(
+        kloss.SparseCategoricalCrossentropy,
+        kloss.sparse_categorical_crossentropy,
+        ref_cls.sparse_categorical_crossentropy,
+        options=[
+            {},
+            {"from_logits": True},
+            {"from_logits": True, "label_smoothing": 0.1},
+            {"ignore_index": -100},
+            {
+                "from_logits": True,
+                "label_smoothing": 0.2,
+                "class_weights": [1.0, 2.0, 0.5, 3.0],
+                "ignore_index": 1,
+            },
+        ],
+        make_inputs=_sparse_pair,
+        edges=lambda option: _edges_categorical(option, sparse=True),
+        elementwise=False,
+        activation=_softmax_or_linear,
+        int_labels=True,
+    ),
+    Entry(
+        kloss.SparseCategoricalFocalCrossentropy,
+        kloss.sparse_categorical_focal_crossentropy,
+        ref_cls.sparse_categorical_focal_crossentropy,
+        options=[
+            {},
+            {"from_logits": True, "gamma": 0.5},
+            {
+                "alpha": [0.1, 0.2, 0.3, 0.4],
+                "class_weights": [1.0, 0.5, 2.0, 1.0],
+                "ignore_index": 255,
+            },
+        ],
+        make_inputs=_sparse_pair,
+        edges=lambda option: _edges_categorical(option, sparse=True),
+        elementwise=False,
+        activation=_softmax_or_linear,
+        int_labels=True,
+    ),
+    Entry(
+        kloss.KLDivergence,
+        kloss.kl_divergence,
+        ref_cls.kl_divergence,
+        options=[{}, {"from_logits": True}],
+        make_inputs=_kl_pair,
+        edges=_edges_kl,
+        elementwise=False,
+        activation=_softmax_or_linear,
+    ),
+    Entry(
+        kloss.Hinge,
+        kloss.hinge,
+        ref_cls.hinge,
+        make_inputs=_hinge_pair,
+        edges=_edges_hinge,
+        activation="tanh",
+    ),
+    Entry(
+        kloss.SquaredHinge,
+        kloss.squared_hinge,
+        ref_cls.squared_hinge,
+        make_inputs=_hinge_pair,
+        edges=_edges_hinge,
+        activation="tanh",
+    ),
+    Entry(
+        kloss.CategoricalHinge,
+        kloss.categorical_hinge,
+        ref_cls.categorical_hinge,
+        make_inputs=_categorical_hinge_pair,
+        edges=_edges_categorical_hinge,
+        elementwise=False,
+    ),
+]
+
+REGISTRY += CLASSIFICATION
 
 
 def cases():

@@ -17,6 +17,13 @@ def _inputs(entry, option, shape=(4, 5), seed=0):
     return entry.make_inputs(np.random.default_rng(seed), shape, option)
 
 
+def _cast_true(entry, y_true, dtype):
+    """Float labels in `dtype`; integer class indices stay integers."""
+    if entry.int_labels:
+        return y_true
+    return keras.ops.cast(y_true, dtype) if isinstance(dtype, str) else y_true.astype(dtype)
+
+
 def _reduce(per_sample, weights, reduction):
     """NumPy version of the Keras reductions, applied to weighted per-sample losses."""
     w = np.ones_like(per_sample) if weights is None else np.broadcast_to(weights, per_sample.shape)
@@ -53,7 +60,7 @@ def test_function_keeps_input_dtype(entry, option, cid):
     p64 = keras.ops.convert_to_tensor(y_pred.astype(np.float64))
     # JAX holds float64 only with jax_enable_x64; otherwise its arrays are float32.
     in_dtype = keras.backend.standardize_dtype(p64.dtype)
-    got = entry.fn(y_true.astype(np.float64), p64, **option)
+    got = entry.fn(_cast_true(entry, y_true, np.float64), p64, **option)
     assert keras.backend.standardize_dtype(got.dtype) == in_dtype
     # float64: 1e-7, not 1e-12, as keras.ops.mean/sum on torch reduce float64 to ~1e-8 only.
     tol = dict(rtol=1e-7, atol=1e-7) if in_dtype == "float64" else TOL["float32"]
@@ -160,7 +167,7 @@ def test_keras_mask(entry, reduction):
 @pytest.mark.parametrize("entry,option,cid", CASES, ids=IDS)
 def test_low_precision_inputs(entry, option, cid, dtype):
     y_true, y_pred = _inputs(entry, option)
-    t16 = keras.ops.cast(y_true, dtype)
+    t16 = _cast_true(entry, y_true, dtype)
     p16 = keras.ops.cast(y_pred, dtype)
     # The reference sees the same rounded inputs; the math runs in float32.
     expected = entry.reference(to_numpy(t16), to_numpy(p16), **option)
@@ -204,7 +211,9 @@ def test_edges_finite_value_and_gradient(entry, option, cid, autodiff):
         v, g = value_and_grad(lambda p: loss(y_true, p), y_pred)
         assert np.isfinite(v), f"{cid} {name}: value {v}"
         assert np.all(np.isfinite(g)), f"{cid} {name}: gradient {g}"
-        expected = entry.reference(y_true, y_pred, **option).mean()
+        expected = entry.default_reduction(
+            y_true, entry.reference(y_true, y_pred, **option), option
+        )
         np.testing.assert_allclose(v, expected, rtol=1e-5, atol=1e-6, err_msg=f"{cid} {name}")
 
 
@@ -247,10 +256,10 @@ def test_serialize_roundtrip(entry):
     assert keras.saving.deserialize_keras_object(fn_config) is entry.fn
 
 
-def _model(entry, dim):
+def _model(entry, option, dim):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((dim,))
-    outputs = keras.layers.Dense(dim, activation=entry.activation)(inputs)
+    outputs = keras.layers.Dense(dim, activation=entry.activation_for(option))(inputs)
     return keras.Model(inputs, outputs)
 
 
@@ -259,7 +268,7 @@ def test_compiled_model_fits_one_step(entry, autodiff):
     option = non_default_option(entry)
     y_true, _ = _inputs(entry, option, shape=(8, 4))
     x = np.random.default_rng(1).normal(size=(8, 4)).astype(np.float32)
-    model = _model(entry, 4)
+    model = _model(entry, option, 4)
     # torch: jit_compile=True means torch.compile (inductor), which is exercised too.
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss=entry.cls(**option), jit_compile=True)
     before = [w.copy() for w in model.get_weights()]
@@ -277,7 +286,7 @@ def test_compiled_model_fits_one_step(entry, autodiff):
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_save_and_load_model(entry, tmp_path):
     option = non_default_option(entry)
-    model = _model(entry, 4)
+    model = _model(entry, option, 4)
     loss = entry.cls(**option, reduction="sum", name="custom_name")
     model.compile(optimizer="sgd", loss=loss)
     path = tmp_path / "model.keras"
@@ -299,13 +308,14 @@ def test_mixed_bfloat16_policy(entry, autodiff):
     x = np.random.default_rng(1).normal(size=(8, 4)).astype(np.float32)
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        model = _model(entry, 4)
+        model = _model(entry, option, 4)
         model.compile(optimizer=keras.optimizers.SGD(0.01), loss=entry.cls(**option))
         y_pred = model.predict(x, verbose=0)
         assert keras.backend.standardize_dtype(model.outputs[0].dtype) == "bfloat16"
         first = model.train_on_batch(x, y_true)
     finally:
         keras.config.set_dtype_policy("float32")
-    expected = entry.reference(y_true, y_pred.astype(np.float32), **option).mean()
+    per_sample = entry.reference(y_true, y_pred.astype(np.float32), **option)
+    expected = entry.default_reduction(y_true, per_sample, option)
     assert np.isfinite(first)
     np.testing.assert_allclose(first, expected, **TOL["bfloat16"])
