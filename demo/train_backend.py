@@ -36,9 +36,11 @@ def glorot_weights(shapes, rng):
 def run_case(keras, case, data, args):
     x_train, y_train, x_test, y_test = data
     forward, inverse = case["target"](y_train)
-    t_train = np.asarray(forward(y_train), dtype="float32")
+    # Class indices stay integers (int32): the sparse losses reject float labels.
+    t_train = np.asarray(forward(y_train), dtype=case.get("target_dtype", "float32"))
     if t_train.ndim == 1:
         t_train = t_train[:, None]
+    loss = case["loss"](t_train) if case.get("loss_takes_targets") else case["loss"]()
 
     start = time.perf_counter()
     keras.utils.set_random_seed(args.seed)
@@ -55,7 +57,7 @@ def run_case(keras, case, data, args):
     if case.get("output_bias") is not None:
         weights[-1][:] = case["output_bias"](t_train)
     model.set_weights(weights)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.lr), loss=case["loss"]())
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.lr), loss=loss)
 
     n = len(x_train)
     initial = model.evaluate(x_train, t_train, batch_size=n, verbose=0)
@@ -79,6 +81,7 @@ def run_case(keras, case, data, args):
     prediction = inverse(out[:, 0] if out.shape[-1] == 1 else out)
     return {
         "name": case["name"],
+        "dataset": case.get("dataset", "diabetes"),
         "initial_loss": float(initial),
         "final_loss": float(final),
         "history": [float(v) for v in history],
@@ -143,6 +146,10 @@ def main(argv=None):
         "keras_version": keras.__version__,
         "config": {k: getattr(args, k) for k in ("epochs", "lr", "hidden", "seed", "threads")},
         "import_s": import_s,
+        "datasets": {
+            name: (case_module.DATASETS[name].__doc__ or name).strip().splitlines()[0]
+            for name in datasets
+        },
         "cases": results,
     }
     with open(args.out, "w") as f:
