@@ -1,10 +1,10 @@
-"""Times kloss regression losses against each backend's native losses, in one process.
+"""Times kloss losses (regression and classification) against each backend's native losses.
 
 Run once per backend (Keras fixes its backend at first import):
 
     KERAS_BACKEND=jax python benchmarks/bench.py --json out.json [--rounds N]
-        [--sizes small,medium,large] [--losses mse,huber,...] [--modes eager,compiled]
-        [--threads 1]
+        [--sizes small,medium,large] [--losses mse,huber,scce,...|regression|classification]
+        [--modes eager,compiled] [--threads 1] [--malloc pinned|default]
 
 For every loss, size and mode it times value and gradient (with respect to `y_pred`) of the
 scalar loss, kloss's class called as `loss(y_true, y_pred)` with the default reduction against
@@ -30,7 +30,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SIZES = {"small": (32, 10), "medium": (256, 1000), "large": (4096, 1024)}
-LOSSES = (
+REGRESSION = (
     "MeanSquaredError",
     "MeanAbsoluteError",
     "Huber",
@@ -39,6 +39,21 @@ LOSSES = (
     "Poisson",
     "CosineProximity",
 )
+CLASSIFICATION = (
+    "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
+    "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "SparseCategoricalFocalCrossentropy",
+    "KLDivergence",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+)
+# New losses go at the end: a loss's position seeds its inputs.
+LOSSES = REGRESSION + CLASSIFICATION
+GROUPS = {"regression": REGRESSION, "classification": CLASSIFICATION}
 ALIASES = {
     "mse": "MeanSquaredError",
     "mae": "MeanAbsoluteError",
@@ -49,6 +64,18 @@ ALIASES = {
     "poisson": "Poisson",
     "cosine": "CosineProximity",
     "cosine_proximity": "CosineProximity",
+    "bce": "BinaryCrossentropy",
+    "binary_focal": "BinaryFocalCrossentropy",
+    "cce": "CategoricalCrossentropy",
+    "categorical_focal": "CategoricalFocalCrossentropy",
+    "scce": "SparseCategoricalCrossentropy",
+    "sparse_ce": "SparseCategoricalCrossentropy",
+    "sparse_focal": "SparseCategoricalFocalCrossentropy",
+    "kld": "KLDivergence",
+    "kl": "KLDivergence",
+    "hinge": "Hinge",
+    "squared_hinge": "SquaredHinge",
+    "categorical_hinge": "CategoricalHinge",
 }
 MODES = ("eager", "compiled")
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -57,6 +84,8 @@ HUBER_DELTA = 1.0
 QUANTILE = 0.9
 POISSON_EPS = 1e-7  # keras.config.epsilon(), what kloss.Poisson() uses
 LOG2 = math.log(2.0)
+FOCAL_ALPHA = 0.25  # BinaryFocalCrossentropy; the categorical focal losses take alpha=None
+FOCAL_GAMMA = 2.0
 
 VALUE_RTOL = 1e-4
 VALUE_ATOL = 1e-6
@@ -67,8 +96,9 @@ SEED = 20240607
 # --------------------------------------------------------------------------- arguments
 
 
-def _csv(choices, aliases=None):
+def _csv(choices, aliases=None, groups=None):
     aliases = aliases or {}
+    groups = groups or {}
     lowered = {c.lower(): c for c in choices}
 
     def parse(text):
@@ -76,13 +106,14 @@ def _csv(choices, aliases=None):
         for item in filter(None, (s.strip() for s in text.split(","))):
             key = item.lower()
             name = aliases.get(key) or lowered.get(key)
-            if name is None:
+            names = groups.get(key) or ([name] if name else None)
+            if names is None:
                 raise argparse.ArgumentTypeError(
                     f"unknown value {item!r}; choose from {', '.join(choices)}"
                     + (f" (or {', '.join(sorted(aliases))})" if aliases else "")
+                    + (f" (or the groups {', '.join(groups)})" if groups else "")
                 )
-            if name not in out:
-                out.append(name)
+            out.extend(n for n in names if n not in out)
         if not out:
             raise argparse.ArgumentTypeError("empty list")
         return out
@@ -102,10 +133,12 @@ def parse_args(argv=None):
     )
     p.add_argument(
         "--losses",
-        type=_csv(LOSSES, ALIASES),
+        type=_csv(LOSSES, ALIASES, GROUPS),
         default=list(LOSSES),
-        help="comma-separated kloss class names or aliases (mse, mae, huber, logcosh, "
-        "pinball, poisson, cosine); default all",
+        help="comma-separated kloss class names, aliases (mse, mae, huber, logcosh, pinball, "
+        "poisson, cosine, bce, binary_focal, cce, categorical_focal, scce, sparse_focal, kld, "
+        "hinge, squared_hinge, categorical_hinge) or groups (regression, classification); "
+        "default all",
     )
     p.add_argument(
         "--modes",
@@ -126,12 +159,52 @@ def parse_args(argv=None):
         help="each timed sample repeats the call until it lasts at least this long (default 1)",
     )
     p.add_argument("--warmup", type=int, default=3, help="untimed calls per side (default 3)")
+    p.add_argument(
+        "--malloc",
+        choices=("pinned", "default"),
+        default="pinned",
+        help="pinned (default): restart under GLIBC_TUNABLES that keep glibc's malloc from "
+        "returning freed memory to the kernel, so large buffers are reused instead of "
+        "faulted in again on every call; default: leave glibc's settings alone",
+    )
     args = p.parse_args(argv)
     if args.rounds < 1:
         p.error("--rounds must be >= 1")
     if args.warmup < 1:
         p.error("--warmup must be >= 1 (the first call compiles and is checked)")
     return args
+
+
+# --------------------------------------------------------------------------- malloc
+
+# With glibc's defaults, a buffer of 16 MiB and more (the large size) can come from a fresh
+# mmap, or from heap memory that free() gave back to the kernel, and every call that gets
+# fresh pages pays a minor page fault per 4 KiB page (~4096 per 16 MiB, 4-8 ms per call on
+# this VM: more than many of the losses themselves). Whether a call gets fresh pages depended
+# on the allocation history of the process and on mmap's 32 MiB ceiling (XLA:CPU allocates
+# one temp buffer per program run), not on the loss: the same compiled native loss measured
+# 2 ms or 8 ms. These settings keep all memory in one heap that is never given back.
+MALLOC_TUNABLES = (
+    "glibc.malloc.mmap_max=0",  # no mmap per allocation
+    "glibc.malloc.trim_threshold=4294967296",  # never trim the heap
+    "glibc.malloc.arena_max=1",  # one heap for every thread (XLA allocates from several)
+)
+
+
+def configure_malloc(mode, argv):
+    """Re-executes this script with `argv` under `MALLOC_TUNABLES` (glibc reads them at
+    start-up only)."""
+    if mode == "default":
+        return {"mode": "default", "GLIBC_TUNABLES": os.environ.get("GLIBC_TUNABLES", "")}
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return {"mode": "pinned requested; not glibc, unchanged"}
+    current = os.environ.get("GLIBC_TUNABLES", "")
+    missing = [t for t in MALLOC_TUNABLES if t not in current.split(":")]
+    if missing:
+        os.environ["GLIBC_TUNABLES"] = ":".join(filter(None, [current, *missing]))
+        sys.stdout.flush()
+        os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), *argv])
+    return {"mode": "pinned", "GLIBC_TUNABLES": current}
 
 
 # --------------------------------------------------------------------------- threads
@@ -191,23 +264,61 @@ def affinity():
 # --------------------------------------------------------------------------- inputs
 
 
-def make_inputs(loss, size):
-    """Seeded float32 `(y_true, y_pred)` as NumPy arrays.
+INPUTS = {
+    "regression": "y_pred = y_true + unit noise (Poisson: rates in [0.5, 3] and counts drawn "
+    "from them)",
+    "BinaryCrossentropy": "targets in {0, 1} per entry (multi-label), logits",
+    "BinaryFocalCrossentropy": "targets in {0, 1} per entry (multi-label), logits",
+    "CategoricalCrossentropy": "one-hot targets, logits",
+    "CategoricalFocalCrossentropy": "one-hot targets, logits",
+    "SparseCategoricalCrossentropy": "int32 labels (B,), logits",
+    "SparseCategoricalFocalCrossentropy": "int32 labels (B,), logits",
+    "KLDivergence": "softmax targets (every entry > 0), logits",
+    "Hinge": "labels in {-1, 1} per entry, scores",
+    "SquaredHinge": "labels in {-1, 1} per entry, scores",
+    "CategoricalHinge": "one-hot labels, scores",
+}
 
-    Predictions are targets plus unit noise (both Huber branches are hit; cosines are about
-    0.7, far from 0, so a relative check of the value means something). Poisson gets positive
-    rates and count targets drawn from them.
+
+def make_inputs(loss, size):
+    """Seeded `(y_true, y_pred)` as NumPy arrays (float32, int32 for integer labels).
+
+    Regression: predictions are targets plus unit noise (both Huber branches are hit;
+    cosines are about 0.7, far from 0, so a relative check of the value means something).
+    Poisson gets positive rates and count targets drawn from them. Classification: logits or
+    scores of scale 2, shifted by 2 toward the true class, so the losses are neither
+    saturated nor uniform; see `INPUTS`.
     """
     import numpy as np
 
     rng = np.random.default_rng([SEED, LOSSES.index(loss), list(SIZES).index(size)])
     shape = SIZES[size]
-    if loss == "Poisson":
-        y_pred = rng.uniform(0.5, 3.0, size=shape)
-        y_true = rng.poisson(y_pred)
+    if loss in REGRESSION:
+        if loss == "Poisson":
+            y_pred = rng.uniform(0.5, 3.0, size=shape)
+            y_true = rng.poisson(y_pred)
+        else:
+            y_true = rng.standard_normal(shape)
+            y_pred = y_true + rng.standard_normal(shape)
+        return y_true.astype(np.float32), y_pred.astype(np.float32)
+    noise = 2.0 * rng.standard_normal(shape)
+    if loss in ("BinaryCrossentropy", "BinaryFocalCrossentropy", "Hinge", "SquaredHinge"):
+        bits = rng.integers(0, 2, size=shape)
+        signs = 2.0 * bits - 1.0
+        y_true = signs if "Hinge" in loss else bits
+        y_pred = noise + 2.0 * signs
+    elif loss == "KLDivergence":
+        z = rng.standard_normal(shape)
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        y_true = e / e.sum(axis=-1, keepdims=True)
+        y_pred = noise + 2.0 * z
     else:
-        y_true = rng.standard_normal(shape)
-        y_pred = y_true + rng.standard_normal(shape)
+        labels = rng.integers(0, shape[-1], size=shape[:-1])
+        one_hot = np.eye(shape[-1])[labels]
+        y_pred = noise + 2.0 * one_hot
+        if loss.startswith("Sparse"):
+            return labels.astype(np.int32), y_pred.astype(np.float32)
+        y_true = one_hot
     return y_true.astype(np.float32), y_pred.astype(np.float32)
 
 
@@ -217,19 +328,245 @@ def kloss_instance(kloss, loss):
         "Pinball": {"quantile": QUANTILE},
         "Poisson": {"log_input": False},
         "CosineProximity": {"axis": -1},
+        "BinaryCrossentropy": {"from_logits": True},
+        "BinaryFocalCrossentropy": {
+            "from_logits": True,
+            "alpha": FOCAL_ALPHA,
+            "gamma": FOCAL_GAMMA,
+        },
+        "CategoricalCrossentropy": {"from_logits": True},
+        "CategoricalFocalCrossentropy": {"from_logits": True, "alpha": None, "gamma": FOCAL_GAMMA},
+        "SparseCategoricalCrossentropy": {"from_logits": True},
+        "SparseCategoricalFocalCrossentropy": {
+            "from_logits": True,
+            "alpha": None,
+            "gamma": FOCAL_GAMMA,
+        },
+        "KLDivergence": {"from_logits": True},
     }.get(loss, {})
     return getattr(kloss, loss)(**hyper)
+
+
+def class_indices(y_true):
+    """Integer labels of one-hot `y_true` (for natives that take labels; made before timing)."""
+    return y_true.argmax(axis=-1).astype("int32")
 
 
 # --------------------------------------------------------------------------- backends
 #
 # Each backend returns a dict with:
-#   natives: {loss: (name, fn(y_true, y_pred) -> scalar)}
+#   natives: {loss: (name, fn(y_true, y_pred) -> scalar[, prepare])}, where the optional
+#       prepare(y_true_np) -> np.ndarray makes the native side's own y_true before any timing
+#       (e.g. int64 labels for torch, class indices from one-hot labels for optax)
 #   modes: the modes it supports
 #   case(fn, mode, y_true_np, y_pred_np) -> step: a no-argument callable that computes value
 #       and gradient w.r.t. y_pred, waits until both exist, and returns them
 #   to_numpy(result) -> (float value, np.ndarray gradient)
 #   versions, threads: for the JSON header
+
+
+def torch_classification(torch, F):
+    a, gamma = FOCAL_ALPHA, FOCAL_GAMMA
+
+    def int64(y_true):
+        return y_true.astype("int64")  # F.cross_entropy takes int64 (or uint8) labels only
+
+    def binary_focal(t, x):
+        # torchvision.ops.sigmoid_focal_loss(reduction="mean"), in torch ops.
+        p = torch.sigmoid(x)
+        ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+        p_t = p * t + (1 - p) * (1 - t)
+        loss = ce * (1 - p_t) ** gamma
+        return ((a * t + (1 - a) * (1 - t)) * loss).mean()
+
+    def categorical_focal(t, x):
+        log_p = F.log_softmax(x, dim=-1)
+        return -(t * (1 - log_p.exp()) ** gamma * log_p).sum(-1).mean()
+
+    def sparse_focal(y, x):
+        log_p_y = F.log_softmax(x, dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
+        return -((1 - log_p_y.exp()) ** gamma * log_p_y).mean()
+
+    def categorical_hinge(t, s):
+        true_score = (t * s).sum(-1)
+        wrong = s.masked_fill(t > 0, float("-inf")).amax(-1)
+        return torch.relu(1 + wrong - true_score).mean()
+
+    return {
+        "BinaryCrossentropy": (
+            "F.binary_cross_entropy_with_logits",
+            lambda t, p: F.binary_cross_entropy_with_logits(p, t),
+        ),
+        "BinaryFocalCrossentropy": (
+            f"torch: torchvision's sigmoid_focal_loss(alpha={a}, gamma={gamma}).mean()",
+            binary_focal,
+        ),
+        "CategoricalCrossentropy": (
+            "F.cross_entropy(logits, probabilities)",
+            lambda t, p: F.cross_entropy(p, t),
+        ),
+        "CategoricalFocalCrossentropy": (
+            f"torch: -sum(t (1 - p)^{gamma:g} log_softmax).mean()",
+            categorical_focal,
+        ),
+        "SparseCategoricalCrossentropy": (
+            "F.cross_entropy(logits, int64 labels)",
+            lambda y, p: F.cross_entropy(p, y),
+            int64,
+        ),
+        "SparseCategoricalFocalCrossentropy": (
+            f"torch: -((1 - p_y)^{gamma:g} log_softmax.gather(y)).mean(), int64 labels",
+            sparse_focal,
+            int64,
+        ),
+        "KLDivergence": (
+            'F.kl_div(F.log_softmax(x), t, reduction="batchmean")',
+            lambda t, p: F.kl_div(F.log_softmax(p, dim=-1), t, reduction="batchmean"),
+        ),
+        "Hinge": ("torch: relu(1 - t s).mean()", lambda t, p: torch.relu(1 - t * p).mean()),
+        "SquaredHinge": (
+            "torch: relu(1 - t s).square().mean()",
+            lambda t, p: torch.relu(1 - t * p).square().mean(),
+        ),
+        "CategoricalHinge": (
+            "torch: relu(1 + max_{j != y} s_j - s_y).mean()",
+            categorical_hinge,
+        ),
+    }
+
+
+def jax_classification(jax, jnp, optax):
+    gamma = FOCAL_GAMMA
+
+    def categorical_focal(t, x):
+        log_p = jax.nn.log_softmax(x, axis=-1)
+        return -(t * (1 - jnp.exp(log_p)) ** gamma * log_p).sum(-1).mean()
+
+    def sparse_focal(y, x):
+        log_p = jax.nn.log_softmax(x, axis=-1)
+        log_p_y = jnp.take_along_axis(log_p, y[:, None], axis=-1)[:, 0]
+        return -((1 - jnp.exp(log_p_y)) ** gamma * log_p_y).mean()
+
+    def categorical_hinge(t, s):
+        true_score = (t * s).sum(-1)
+        wrong = jnp.where(t > 0, -jnp.inf, s).max(-1)
+        return jnp.maximum(0.0, 1 + wrong - true_score).mean()
+
+    losses = optax.losses
+    return {
+        "BinaryCrossentropy": (
+            "optax.losses.sigmoid_binary_cross_entropy(...).mean()",
+            lambda t, p: losses.sigmoid_binary_cross_entropy(p, t).mean(),
+        ),
+        "BinaryFocalCrossentropy": (
+            f"optax.losses.sigmoid_focal_loss(alpha={FOCAL_ALPHA}, gamma={gamma}).mean()",
+            lambda t, p: losses.sigmoid_focal_loss(p, t, alpha=FOCAL_ALPHA, gamma=gamma).mean(),
+        ),
+        "CategoricalCrossentropy": (
+            "optax.losses.softmax_cross_entropy(...).mean()",
+            lambda t, p: losses.softmax_cross_entropy(p, t).mean(),
+        ),
+        "CategoricalFocalCrossentropy": (
+            f"jnp: -sum(t (1 - p)^{gamma:g} log_softmax).mean()",
+            categorical_focal,
+        ),
+        "SparseCategoricalCrossentropy": (
+            "optax.losses.softmax_cross_entropy_with_integer_labels(...).mean()",
+            lambda y, p: losses.softmax_cross_entropy_with_integer_labels(p, y).mean(),
+        ),
+        "SparseCategoricalFocalCrossentropy": (
+            f"jnp: -((1 - p_y)^{gamma:g} take_along_axis(log_softmax, y)).mean()",
+            sparse_focal,
+        ),
+        "KLDivergence": (
+            "optax.losses.kl_divergence(jax.nn.log_softmax(x), t).mean()",
+            lambda t, p: losses.kl_divergence(jax.nn.log_softmax(p, axis=-1), t).mean(),
+        ),
+        "Hinge": (
+            "optax.losses.hinge_loss(...).mean()",
+            lambda t, p: losses.hinge_loss(p, t).mean(),
+        ),
+        "SquaredHinge": (
+            "jnp: square(maximum(0, 1 - t s)).mean()",
+            lambda t, p: jnp.square(jnp.maximum(0.0, 1 - t * p)).mean(),
+        ),
+        "CategoricalHinge": (
+            "optax.losses.multiclass_hinge_loss(scores, int32 labels).mean()",
+            lambda y, p: losses.multiclass_hinge_loss(p, y).mean(),
+            class_indices,
+        ),
+    }
+
+
+def tensorflow_classification(tf):
+    a, gamma = FOCAL_ALPHA, FOCAL_GAMMA
+
+    def binary_focal(t, x):
+        ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=t, logits=x)
+        p = tf.sigmoid(x)
+        p_t = t * p + (1 - t) * (1 - p)
+        alpha_t = t * a + (1 - t) * (1 - a)
+        return tf.reduce_mean(alpha_t * (1 - p_t) ** gamma * ce)
+
+    def categorical_focal(t, x):
+        log_p = tf.nn.log_softmax(x, axis=-1)
+        return -tf.reduce_mean(tf.reduce_sum(t * (1 - tf.exp(log_p)) ** gamma * log_p, -1))
+
+    def sparse_focal(y, x):
+        log_p_y = tf.gather(tf.nn.log_softmax(x, axis=-1), y, axis=-1, batch_dims=1)
+        return -tf.reduce_mean((1 - tf.exp(log_p_y)) ** gamma * log_p_y)
+
+    def kl(t, x):
+        return tf.reduce_mean(
+            tf.reduce_sum(t * (tf.math.log(t) - tf.nn.log_softmax(x, axis=-1)), -1)
+        )
+
+    def categorical_hinge(t, s):
+        true_score = tf.reduce_sum(t * s, -1)
+        wrong = tf.reduce_max(tf.where(t > 0, tf.cast(-math.inf, s.dtype), s), -1)
+        return tf.reduce_mean(tf.maximum(0.0, 1 + wrong - true_score))
+
+    return {
+        "BinaryCrossentropy": (
+            "tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits)",
+            lambda t, p: tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(t, p)),
+        ),
+        "BinaryFocalCrossentropy": (
+            f"tf: mean(alpha_t (1 - p_t)^{gamma:g} sigmoid_ce_with_logits), alpha={a}",
+            binary_focal,
+        ),
+        "CategoricalCrossentropy": (
+            "tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits)",
+            lambda t, p: tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(t, p)),
+        ),
+        "CategoricalFocalCrossentropy": (
+            f"tf: -mean(sum(t (1 - p)^{gamma:g} log_softmax))",
+            categorical_focal,
+        ),
+        "SparseCategoricalCrossentropy": (
+            "tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits)",
+            lambda y, p: tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=p)
+            ),
+        ),
+        "SparseCategoricalFocalCrossentropy": (
+            f"tf: -mean((1 - p_y)^{gamma:g} gather(log_softmax, y))",
+            sparse_focal,
+        ),
+        "KLDivergence": ("tf: mean(sum(t (log t - log_softmax(x))))", kl),
+        "Hinge": (
+            "tf: mean(maximum(0, 1 - t s))",
+            lambda t, p: tf.reduce_mean(tf.maximum(0.0, 1 - t * p)),
+        ),
+        "SquaredHinge": (
+            "tf: mean(square(maximum(0, 1 - t s)))",
+            lambda t, p: tf.reduce_mean(tf.square(tf.maximum(0.0, 1 - t * p))),
+        ),
+        "CategoricalHinge": (
+            "tf: mean(maximum(0, 1 + max_{j != y} s_j - s_y))",
+            categorical_hinge,
+        ),
+    }
 
 
 def torch_backend(threads):
@@ -275,6 +612,7 @@ def torch_backend(threads):
             "-F.cosine_similarity(dim=-1).mean()",
             lambda t, p: -F.cosine_similarity(p, t, dim=-1).mean(),
         ),
+        **torch_classification(torch, F),
     }
 
     def case(fn, mode, y_true, y_pred):
@@ -341,6 +679,7 @@ def jax_backend(threads):
             "-optax.losses.cosine_similarity(...).mean()",
             lambda t, p: -optax.losses.cosine_similarity(p, t).mean(),
         ),
+        **jax_classification(jax, jnp, optax),
     }
 
     def case(fn, mode, y_true, y_pred):
@@ -435,6 +774,7 @@ def tensorflow_backend(threads):
             lambda t, p: tf.reduce_mean(p - t * tf.math.log(p + POISSON_EPS)),
         ),
         "CosineProximity": ("-mean(sum(l2_normalize(t) * l2_normalize(p)))", cosine),
+        **tensorflow_classification(tf),
     }
 
     def case(fn, mode, y_true, y_pred):
@@ -485,6 +825,21 @@ def per_call_seconds(step, k):
     return (time.perf_counter() - t0) / k
 
 
+def minor_faults():
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def timed_sample(step, k):
+    """(seconds per call, minor page faults per call) of one sample of `k` calls."""
+    f0 = minor_faults()
+    t = per_call_seconds(step, k)
+    return t, (minor_faults() - f0) / k
+
+
 def calibrate(kloss_step, native_step, min_sample_s):
     """Repeats per sample so that the faster side's sample lasts at least `min_sample_s`."""
     probe = min(per_call_seconds(kloss_step, 3), per_call_seconds(native_step, 3))
@@ -493,20 +848,22 @@ def calibrate(kloss_step, native_step, min_sample_s):
 
 def time_case(kloss_step, native_step, rounds, min_sample_s):
     k = calibrate(kloss_step, native_step, min_sample_s)
-    kloss_t, native_t, ratios = [], [], []
+    kloss_t, native_t, ratios, kloss_f, native_f = [], [], [], [], []
     gc.collect()
     gc.disable()
     try:
         for r in range(rounds):
             if r % 2 == 0:
-                tk = per_call_seconds(kloss_step, k)
-                tn = per_call_seconds(native_step, k)
+                tk, fk = timed_sample(kloss_step, k)
+                tn, fn = timed_sample(native_step, k)
             else:
-                tn = per_call_seconds(native_step, k)
-                tk = per_call_seconds(kloss_step, k)
+                tn, fn = timed_sample(native_step, k)
+                tk, fk = timed_sample(kloss_step, k)
             kloss_t.append(tk)
             native_t.append(tn)
             ratios.append(tk / tn)
+            kloss_f.append(fk)
+            native_f.append(fn)
     finally:
         gc.enable()
     q = statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1 else ratios * 3
@@ -517,6 +874,9 @@ def time_case(kloss_step, native_step, rounds, min_sample_s):
         "ratio_q1": q[0],
         "ratio_q3": q[2],
         "repeats": k,
+        # Minor page faults per call (median): ~4096 per fresh 16 MiB buffer; see --malloc.
+        "kloss_faults": statistics.median(kloss_f),
+        "native_faults": statistics.median(native_f),
     }
 
 
@@ -541,20 +901,24 @@ def check_values(to_numpy, kloss_result, native_result):
 # --------------------------------------------------------------------------- main
 
 
+LOSS_WIDTH = max(map(len, LOSSES))
+
+
 def fmt_table(records):
+    W = LOSS_WIDTH
     head = (
-        f"{'mode':8} {'loss':18} {'size':6} {'kloss us':>11} {'native us':>11} "
+        f"{'mode':8} {'loss':{W}} {'size':6} {'kloss us':>11} {'native us':>11} "
         f"{'ratio':>6} {'[q1, q3]':>13} {'rep':>5}  check"
     )
     lines = [head, "-" * len(head)]
     for r in records:
         if "error" in r:
-            lines.append(f"{r['mode']:8} {r['loss']:18} {r['size']:6} ERROR: {r['error']}")
+            lines.append(f"{r['mode']:8} {r['loss']:{W}} {r['size']:6} ERROR: {r['error']}")
             continue
         check = "ok" if r["value_ok"] and r["grad_ok"] else "MISMATCH"
         spread = f"[{r['ratio_q1']:.2f}, {r['ratio_q3']:.2f}]"
         lines.append(
-            f"{r['mode']:8} {r['loss']:18} {r['size']:6} {r['kloss_us']:11.1f} "
+            f"{r['mode']:8} {r['loss']:{W}} {r['size']:6} {r['kloss_us']:11.1f} "
             f"{r['native_us']:11.1f} {r['ratio']:6.2f} {spread:>13} {r['repeats']:5d}  {check}"
         )
     return "\n".join(lines)
@@ -562,6 +926,7 @@ def fmt_table(records):
 
 def main(argv=None):
     args = parse_args(argv)
+    malloc_env = configure_malloc(args.malloc, sys.argv[1:] if argv is None else list(argv))
     thread_env = configure_thread_env(args.threads)
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if backend not in BACKENDS:
@@ -596,6 +961,7 @@ def main(argv=None):
             **bk["versions"],
         },
         "threads": {**thread_env, **bk["threads"]},
+        "malloc": malloc_env,
         "sync": bk["sync"],
         "rounds": args.rounds,
         "sizes": {s: list(SIZES[s]) for s in args.sizes},
@@ -603,13 +969,25 @@ def main(argv=None):
         "modes": modes,
         "min_sample_ms": args.min_sample_ms,
         "warmup_calls": args.warmup,
-        "hyper": {"huber_delta": HUBER_DELTA, "quantile": QUANTILE, "poisson_eps": POISSON_EPS},
+        "hyper": {
+            "huber_delta": HUBER_DELTA,
+            "quantile": QUANTILE,
+            "poisson_eps": POISSON_EPS,
+            "focal_alpha": FOCAL_ALPHA,
+            "focal_gamma": FOCAL_GAMMA,
+        },
+        "inputs": {
+            k: v
+            for k, v in INPUTS.items()
+            if k in args.losses or (k == "regression" and set(args.losses) & set(REGRESSION))
+        },
         "tolerances": {"value_rtol": VALUE_RTOL, "value_atol": VALUE_ATOL, "grad": GRAD_TOL},
         "loadavg_start": loadavg(),
     }
     print(
         f"[{backend}] keras {keras.__version__}, {header['cpu_model']}, "
-        f"{header['cpu_count']} cpus, threads {bk['threads']}, rounds {args.rounds}",
+        f"{header['cpu_count']} cpus, threads {bk['threads']}, malloc {malloc_env['mode']}, "
+        f"rounds {args.rounds}",
         flush=True,
     )
     print("\n".join(fmt_table([]).splitlines()), flush=True)
@@ -618,7 +996,7 @@ def main(argv=None):
     for mode in modes:
         for size in args.sizes:
             for loss in args.losses:
-                native_name, native_fn = bk["natives"][loss]
+                native_name, native_fn, *prepare = bk["natives"][loss]
                 rec = {
                     "backend": backend,
                     "mode": mode,
@@ -631,7 +1009,8 @@ def main(argv=None):
                     y_true, y_pred = make_inputs(loss, size)
                     kloss_loss = kloss_instance(kloss, loss)
                     kloss_step = bk["case"](kloss_loss, mode, y_true, y_pred)
-                    native_step = bk["case"](native_fn, mode, y_true, y_pred)
+                    native_true = prepare[0](y_true) if prepare else y_true
+                    native_step = bk["case"](native_fn, mode, native_true, y_pred)
                     for _ in range(args.warmup):  # compiles on the first call
                         kloss_result = kloss_step()
                         native_result = native_step()

@@ -381,6 +381,25 @@ def _categorical(
     t = y_true
     if label_smoothing:
         t = t * (1.0 - label_smoothing) + label_smoothing / ops.cast(n, t.dtype)
+    if focal and gamma == 0.0 and alpha is None:
+        focal = False  # the cross-entropy exactly, through the same code
+    if from_logits and not focal and _backend() != "torch":
+        # -sum_c t_c log p_c = log_norm sum_c t_c - sum_c t_c (x_c - m), m = max_c x_c with
+        # no gradient (it cancels): no dense log-softmax is written, so XLA fuses the
+        # gradient into one pass. The same rounding as log-softmax; torch keeps its fused
+        # log_softmax kernels (faster there).
+        m = ops.stop_gradient(ops.max(y_pred, axis=axis, keepdims=True))
+        shifted = y_pred - m
+        log_norm = ops.log(ops.sum(ops.exp(shifted), axis=axis))
+        # A -inf logit (a masked-out class) with target 0: select it away before any
+        # product, so no 0 * -inf reaches values or gradients.
+        shifted = _zero_where(t == 0, shifted)
+        if class_weights is not None:
+            t = t * _per_class(
+                owner, "class_weights", class_weights, shape[axis], shape, axis, t.dtype
+            )
+        loss = log_norm * ops.sum(t, axis=axis) - ops.sum(t * shifted, axis=axis)
+        return ops.cast(loss, out_dtype)
     log_p = _log_probs(y_pred, from_logits, axis)
     if from_logits:
         # A -inf logit (a masked-out class) with target 0: 0 * -inf, and the NaN would reach
@@ -608,6 +627,11 @@ def _labels(owner, labels, y_pred, axis):
     return labels
 
 
+def _take(x, labels, axis):
+    """`x` at `labels` along `axis`, without that axis (no dense one-hot)."""
+    return ops.squeeze(ops.take_along_axis(x, ops.expand_dims(labels, axis), axis=axis), axis)
+
+
 def _sparse(
     owner,
     y_true,
@@ -633,11 +657,18 @@ def _sparse(
         valid = ops.not_equal(labels, ignore_index)
         labels = ops.where(valid, labels, ops.zeros_like(labels))
     labels = ops.cast(labels, "int32")
-    log_p = _log_probs(y_pred, from_logits, axis)
-    # Index the label's log-probability (no dense one-hot: optax's form, fast under XLA).
-    log_p_y = ops.squeeze(
-        ops.take_along_axis(log_p, ops.expand_dims(labels, axis), axis=axis), axis
-    )
+    if from_logits and not label_smoothing and _backend() != "torch":
+        # log p_y = (x_y - m) - log(sum_c exp(x_c - m)), m = max_c x_c with no gradient (it
+        # cancels): the label's logit is indexed, not a dense log-softmax, so under XLA the
+        # gradient is one pass (softmax minus the scattered one-hot), as optax and TF's
+        # fused kernel. Same rounding as log-softmax: exact for logits of +-1e4.
+        m = ops.stop_gradient(ops.max(y_pred, axis=axis, keepdims=True))
+        log_norm = ops.log(ops.sum(ops.exp(y_pred - m), axis=axis))
+        log_p_y = (_take(y_pred, labels, axis) - ops.squeeze(m, axis)) - log_norm
+    else:
+        # torch: its fused log_softmax kernels (forward and backward) are the fastest form.
+        log_p = _log_probs(y_pred, from_logits, axis)
+        log_p_y = _take(log_p, labels, axis)
     loss = -log_p_y
     if focal:
         factor = _modulator(-ops.expm1(log_p_y), gamma)
