@@ -302,8 +302,14 @@ class KlossLoss(keras.losses.Loss):
         """The axis of `y_pred` that the loss reduces (absent from the loss's shape)."""
         return -1
 
+    # True for losses defined over the whole batch that return one value per row (B,),
+    # whatever the rank of y_pred (pairs (B, 2), triplets (B, 3, D), embeddings (B, D)).
+    per_row = False
+
     def _loss_shape(self, pred_shape):
         pred_shape = tuple(pred_shape)
+        if self.per_row:
+            return pred_shape[:1]
         if len(pred_shape) <= 1:
             return pred_shape  # rank-1 inputs: one value per sample
         axis = self._loss_axis() % len(pred_shape)

@@ -35,6 +35,29 @@ from kloss._internal import (
     static_shape,
 )
 
+__all__ = [
+    "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
+    "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "SparseCategoricalFocalCrossentropy",
+    "KLDivergence",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "sparse_categorical_crossentropy",
+    "sparse_categorical_focal_crossentropy",
+    "kl_divergence",
+    "hinge",
+    "squared_hinge",
+    "categorical_hinge",
+]
+
 
 def _backend():
     # Only the op composition of a select is picked per backend (see benchmarks/); the

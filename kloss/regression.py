@@ -20,6 +20,23 @@ from kloss._internal import (
     register,
 )
 
+__all__ = [
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "Huber",
+    "LogCosh",
+    "Pinball",
+    "Poisson",
+    "CosineProximity",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "huber",
+    "log_cosh",
+    "pinball",
+    "poisson",
+    "cosine_proximity",
+]
+
 _LOG2 = math.log(2.0)
 
 

@@ -4,21 +4,12 @@ Adding a loss = adding one `Entry`: it then gets every check in `test_matrix.py`
 appears in the cross-backend comparison.
 """
 
-import dataclasses
-from collections.abc import Callable
-
 import numpy as np
 
 import kloss
+from tests.entry import Entry, _edges_common, _normal_pair  # noqa: F401
 from tests.references import classification as ref_cls
 from tests.references import regression as ref_regression
-
-
-def _normal_pair(rng, shape, option):
-    return (
-        rng.normal(size=shape).astype(np.float32),
-        rng.normal(scale=1.5, size=shape).astype(np.float32),
-    )
 
 
 def _poisson_pair(rng, shape, option):
@@ -28,17 +19,6 @@ def _poisson_pair(rng, shape, option):
     else:
         y_pred = rng.uniform(0.1, 4.0, size=shape).astype(np.float32)
     return y_true, y_pred
-
-
-def _edges_common(D=4):
-    z = np.zeros((2, D), np.float32)
-    big = np.full((2, D), 1e3, np.float32)
-    return [
-        ("perfect", z + 0.25, z + 0.25),
-        ("zero_error_at_zero", z, z),
-        ("large_error", -big, big),
-        ("tiny_error", z, z + 1e-30),
-    ]
 
 
 def _edges_huber(option):
@@ -81,42 +61,6 @@ def _edges_cosine(option):
         ("norm_1e-20", v * 1e-20, w * 1e-20),
         ("mixed_scales", v * 1e20, w * 1e-20),
     ]
-
-
-@dataclasses.dataclass
-class Entry:
-    cls: type
-    fn: Callable
-    reference: Callable
-    options: list = dataclasses.field(default_factory=lambda: [{}])
-    make_inputs: Callable = _normal_pair
-    edges: Callable = lambda option: _edges_common()
-    elementwise: bool = True
-    # Output activation of the one-layer model used for the fit/save tests.
-    activation: str = "linear"
-    # Edge inputs whose exact gradient exceeds float16's range (so inf there is the answer).
-    float16_out_of_range: tuple = ()
-    # y_true holds integer class indices (never cast to a float dtype).
-    int_labels: bool = False
-
-    def default_reduction(self, y_true, per_sample, option):
-        """The value of the loss with its default reduction, from the reference's values."""
-        if self.int_labels and (
-            option.get("class_weights") is not None or option.get("ignore_index") is not None
-        ):
-            # PyTorch's weighted mean over valid entries (see SparseCategoricalCrossentropy).
-            w = ref_cls.sparse_entry_weights(
-                y_true, option.get("class_weights"), option.get("ignore_index")
-            )
-            return per_sample.sum() / w.sum() if w.sum() else 0.0
-        return per_sample.mean()
-
-    def activation_for(self, option):
-        return self.activation(option) if callable(self.activation) else self.activation
-
-    @property
-    def name(self):
-        return self.cls.__name__
 
 
 REGISTRY = [
@@ -450,6 +394,13 @@ CLASSIFICATION = [
 ]
 
 REGISTRY += CLASSIFICATION
+
+# Ranking and metric learning: one list per module, each file owned with its module.
+from tests.registry_contrastive import ENTRIES as CONTRASTIVE  # noqa: E402
+from tests.registry_mining import ENTRIES as MINING  # noqa: E402
+from tests.registry_ranking import ENTRIES as RANKING  # noqa: E402
+
+REGISTRY += RANKING + MINING + CONTRASTIVE
 
 
 def cases():

@@ -24,6 +24,14 @@ def _cast_true(entry, y_true, dtype):
     return keras.ops.cast(y_true, dtype) if isinstance(dtype, str) else y_true.astype(dtype)
 
 
+BATCH_DEFINED = "a batch-defined loss: one value per row from the whole batch, (B, ...) input"
+
+
+def _skip_batch_defined(entry):
+    if entry.batch_defined:
+        pytest.skip(BATCH_DEFINED)
+
+
 def _reduce(per_sample, weights, reduction):
     """NumPy version of the Keras reductions, applied to weighted per-sample losses."""
     w = np.ones_like(per_sample) if weights is None else np.broadcast_to(weights, per_sample.shape)
@@ -45,6 +53,8 @@ def _reduce(per_sample, weights, reduction):
 def test_reference(entry, option, cid, shape):
     if len(shape) == 1 and not entry.elementwise:
         pytest.skip("needs a feature axis: rank-1 inputs raise (tested in test_regression)")
+    if len(shape) != 2:
+        _skip_batch_defined(entry)
     y_true, y_pred = _inputs(entry, option, shape)
     expected = entry.reference(y_true, y_pred, **option)
     got_cls = entry.cls(**option, reduction="none")(y_true, y_pred)
@@ -118,6 +128,7 @@ def test_per_element_sample_weight(entry, reduction):
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_sample_weight_per_sample_aligns_with_batch_axis(entry):
     """A (B,) weight against per-timestep losses (B, T) weights the batch axis."""
+    _skip_batch_defined(entry)
     option = entry.options[0]
     y_true, y_pred = _inputs(entry, option, shape=(3, 3, 4))
     w = np.array([1.0, 0.0, 3.0], np.float32)
@@ -140,6 +151,7 @@ def test_sample_weight_bad_shape_raises(entry):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_keras_mask(entry, reduction):
+    _skip_batch_defined(entry)
     option = entry.options[0]
     y_true, y_pred = _inputs(entry, option, shape=(3, 4, 5))
     keep = np.array([[1, 1, 0, 0], [1, 1, 1, 1], [0, 1, 0, 1]], bool)
@@ -230,6 +242,7 @@ def test_edges_forward_finite(entry, option, cid):
 
 @pytest.mark.parametrize("entry,option,cid", CASES, ids=IDS)
 def test_batch_equals_stacked_rows(entry, option, cid):
+    _skip_batch_defined(entry)
     y_true, y_pred = _inputs(entry, option, shape=(5, 3))
     loss = entry.cls(**option, reduction="none")
     batch = to_numpy(loss(y_true, y_pred))
@@ -259,7 +272,11 @@ def test_serialize_roundtrip(entry):
 def _model(entry, option, dim):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((dim,))
-    outputs = keras.layers.Dense(dim, activation=entry.activation_for(option))(inputs)
+    shape = tuple(entry.model_shape(option, dim))
+    width = int(np.prod(shape))
+    outputs = keras.layers.Dense(width, activation=entry.activation_for(option))(inputs)
+    if shape != (width,):
+        outputs = keras.layers.Reshape(shape)(outputs)
     return keras.Model(inputs, outputs)
 
 

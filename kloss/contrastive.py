@@ -1,0 +1,5 @@
+"""Contrastive representation losses over in-batch similarities: NT-Xent (SimCLR), InfoNCE
+(CLIP), supervised contrastive, SigLIP.
+"""
+
+__all__ = []

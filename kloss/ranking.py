@@ -1,0 +1,3 @@
+"""Ranking losses over explicit pairs and triplets: contrastive, triplet, margin ranking."""
+
+__all__ = []
