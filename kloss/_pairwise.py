@@ -21,10 +21,29 @@ def safe_sqrt(x):
     return ops.where(positive, ops.sqrt(ops.where(positive, x, ops.ones_like(x))), 0.0 * x)
 
 
-def l2_normalize(x, axis=-1, eps=1e-12):
-    """x / max(||x||, eps): a zero vector stays zero, with a finite gradient."""
-    norm = safe_sqrt(ops.sum(ops.square(x), axis=axis, keepdims=True))
-    return x / ops.maximum(norm, eps)
+def nonzero(x):
+    """`x` with 1 where it is 0 (a select: `ops.maximum` returns float32 for float64 inputs
+    on torch in Keras 3.15)."""
+    return ops.where(x > 0, x, ops.ones_like(x))
+
+
+def l2_normalize(x, axis=-1):
+    """Unit vectors along `axis`; a zero vector stays zero, with a finite gradient.
+
+    Each vector is first scaled by 1 / max|x| (no gradient flows through the scale: the
+    direction does not depend on it), so vectors of norm 1e20 or 1e-20 are exact where the
+    squared norm would overflow or underflow. A zero vector is divided by 1 (gradient 1,
+    where an `eps` of 1e-12 gives 1e12 and overflows float16).
+    """
+    m = ops.stop_gradient(ops.max(ops.abs(x), axis=axis, keepdims=True))
+    x = x * (1.0 / nonzero(m))
+    return x / ops.sqrt(nonzero(ops.sum(ops.square(x), axis=axis, keepdims=True)))
+
+
+def gram(a, b):
+    """(B, B) dot products of the rows of `a` and `b`; `einsum`, as `ops.matmul` returns
+    float32 for float64 inputs on torch in Keras 3.15."""
+    return ops.einsum("id,jd->ij", a, b)
 
 
 def vector_distance(a, b, distance, axis=-1):
@@ -45,11 +64,10 @@ def pairwise_distance(x, distance):
     """
     if distance == "cosine":
         u = l2_normalize(x)
-        d = 1.0 - ops.matmul(u, ops.transpose(u))
+        d = 1.0 - gram(u, u)
     else:
         sq = ops.sum(ops.square(x), axis=1)
-        gram = ops.matmul(x, ops.transpose(x))
-        d = ops.expand_dims(sq, 1) - 2.0 * gram + ops.expand_dims(sq, 0)
+        d = ops.expand_dims(sq, 1) - 2.0 * gram(x, x) + ops.expand_dims(sq, 0)
         d = ops.where(d > 0, d, ops.zeros_like(d))
     d = ops.where(eye_mask(x), ops.zeros_like(d), d)
     if distance == "euclidean":
@@ -68,17 +86,3 @@ def label_masks(labels, x):
     different label."""
     same = ops.equal(ops.expand_dims(labels, 1), ops.expand_dims(labels, 0))
     return ops.logical_and(same, ops.logical_not(eye_mask(x))), ops.logical_not(same)
-
-
-def masked_max(x, mask, axis, empty=0.0):
-    """max of `x` over `mask` along `axis`; `empty` where the mask selects nothing."""
-    low = ops.min(x, axis=axis, keepdims=True)
-    out = ops.max(ops.where(mask, x, low), axis=axis)
-    return ops.where(ops.any(mask, axis=axis), out, empty + 0.0 * out)
-
-
-def masked_min(x, mask, axis, empty=0.0):
-    """min of `x` over `mask` along `axis`; `empty` where the mask selects nothing."""
-    high = ops.max(x, axis=axis, keepdims=True)
-    out = ops.min(ops.where(mask, x, high), axis=axis)
-    return ops.where(ops.any(mask, axis=axis), out, empty + 0.0 * out)
