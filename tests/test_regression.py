@@ -10,8 +10,9 @@ from tests.helpers import TOL, masked, to_numpy, value_and_grad
 from tests.references import regression as ref
 from tests.registry import REGISTRY
 
-# Losses over matching shapes; integer-label losses' shape rules: test_classification.py.
-ENTRIES = [pytest.param(e, id=e.name) for e in REGISTRY if not e.int_labels]
+# Losses over matching shapes; the shape rules of integer-label and batch-defined losses are
+# tested in their families' test modules.
+ENTRIES = [pytest.param(e, id=e.name) for e in REGISTRY if not (e.int_labels or e.batch_defined)]
 
 
 @pytest.fixture
