@@ -3,9 +3,10 @@ label masks and masked reductions. `keras.ops` only; everything stays inside `ja
 `tf.function` with an unknown batch size (no Python branch on tensor values).
 """
 
+import keras
 from keras import ops
 
-from kloss._internal import check_option
+from kloss._internal import check_option, compute_dtype, float_dtype, static_shape
 
 DISTANCES = ("squared_euclidean", "euclidean", "cosine")
 
@@ -86,3 +87,32 @@ def label_masks(labels, x):
     different label."""
     same = ops.equal(ops.expand_dims(labels, 1), ops.expand_dims(labels, 0))
     return ops.logical_and(same, ops.logical_not(eye_mask(x))), ops.logical_not(same)
+
+
+def labels_and_embeddings(owner, y_true, y_pred):
+    """(labels (B,), embeddings (B, D) in the compute dtype, output dtype), checked."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    out_dtype = float_dtype(y_pred)
+    x = ops.cast(y_pred, compute_dtype(out_dtype))
+    labels = ops.convert_to_tensor(y_true)
+    ls, ps = static_shape(labels), static_shape(x)
+    if len(ps) != 2:
+        raise ValueError(
+            f"{owner}: `y_pred` must be 2-D embeddings (B, D). Received: "
+            f"y_true.shape={ls}, y_pred.shape={ps}."
+        )
+    dtype = keras.backend.standardize_dtype(labels.dtype)
+    if "int" not in dtype:
+        raise TypeError(
+            f"{owner}: `y_true` must hold integer class labels. Received: y_true.dtype={dtype}. "
+            "Cast the labels, e.g. `y.astype('int32')`."
+        )
+    if len(ls) == 2 and ls[1] == 1:
+        labels = ops.squeeze(labels, 1)  # (B, 1) labels from a data pipeline
+        ls = ls[:1]
+    if len(ls) != 1 or (ls[0] is not None and ps[0] is not None and ls[0] != ps[0]):
+        raise ValueError(
+            f"{owner}: `y_true` must be 1-D integer labels, one per row of `y_pred`. "
+            f"Received: y_true.shape={static_shape(y_true)}, y_pred.shape={ps}."
+        )
+    return labels, x, out_dtype

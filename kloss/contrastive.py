@@ -17,7 +17,6 @@ Shared conventions (docs/contrastive.md):
 - `SupervisedContrastive` takes integer labels `(B,)` and embeddings `(B, D)`.
 """
 
-import keras
 from keras import ops
 
 from kloss._internal import (
@@ -29,7 +28,7 @@ from kloss._internal import (
     register,
     static_shape,
 )
-from kloss._pairwise import eye_mask, gram, l2_normalize, nonzero
+from kloss._pairwise import eye_mask, gram, l2_normalize, labels_and_embeddings, nonzero
 
 __all__ = [
     "NTXent",
@@ -71,27 +70,6 @@ def _views(owner, y_pred):
     y_pred, out_dtype = _embeddings(y_pred)
     _check_views(owner, static_shape(y_pred))
     return l2_normalize(y_pred[:, 0]), l2_normalize(y_pred[:, 1]), out_dtype
-
-
-def _labels(owner, labels, y_pred):
-    """Integer labels `(B,)` (a trailing axis of size 1 is accepted) matching `y_pred (B, D)`."""
-    labels = ops.convert_to_tensor(labels)
-    dtype = keras.backend.standardize_dtype(labels.dtype)
-    if "int" not in dtype:
-        raise TypeError(
-            f"{owner}: `y_true` must hold integer class labels. Received: y_true.dtype="
-            f"{dtype}. Cast the labels, e.g. `y.astype('int32')`."
-        )
-    ls, ps = static_shape(labels), static_shape(y_pred)
-    if len(ls) == 2 and ls[1] == 1:
-        labels = ops.squeeze(labels, 1)
-        ls = ls[:1]
-    if len(ls) != 1 or (ls[0] is not None and ps[0] is not None and ls[0] != ps[0]):
-        raise ValueError(
-            f"{owner}: `y_true` must hold one integer label per row of `y_pred`, shape "
-            f"(B,). Received: y_true.shape={static_shape(labels)}, y_pred.shape={ps}."
-        )
-    return labels
 
 
 # --------------------------------------------------------------------------- shared math
@@ -319,15 +297,7 @@ class InfoNCE(KlossLoss):
 
 
 def _supervised_contrastive(owner, labels, y_pred, temperature):
-    y_pred, out_dtype = _embeddings(y_pred)
-    shape = static_shape(y_pred)
-    if len(shape) != 2:
-        raise ValueError(
-            f"{owner}: `y_pred` must have shape (B, D), one embedding per row. Received: "
-            f"y_pred.shape={shape}, y_true.shape={static_shape(labels)}. Stack the views of "
-            "a sample as separate rows with the same label."
-        )
-    labels = _labels(owner, labels, y_pred)
+    labels, y_pred, out_dtype = labels_and_embeddings(owner, labels, y_pred)
     z = l2_normalize(y_pred)
     sim = gram(z, z) / temperature
     others = ops.logical_not(eye_mask(z))

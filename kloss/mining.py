@@ -16,17 +16,13 @@ pytorch-metric-learning value. Shared conventions (docs/mining.md):
   candidates the lowest index wins, on every backend.
 """
 
-import keras
 from keras import ops
 
 from kloss._internal import (
     KlossLoss,
     check_bool,
     check_number,
-    compute_dtype,
-    float_dtype,
     register,
-    static_shape,
 )
 from kloss._pairwise import (
     check_distance,
@@ -34,6 +30,7 @@ from kloss._pairwise import (
     gram,
     l2_normalize,
     label_masks,
+    labels_and_embeddings,
     pairwise_distance,
 )
 
@@ -78,35 +75,6 @@ def _distance(owner, value):
 
 def _margin(owner, value):
     return check_number(owner, "margin", value, ge=0.0)
-
-
-def _inputs(owner, y_true, y_pred):
-    """(labels (B,), embeddings (B, D) in the compute dtype, output dtype), checked."""
-    y_pred = ops.convert_to_tensor(y_pred)
-    out_dtype = float_dtype(y_pred)
-    x = ops.cast(y_pred, compute_dtype(out_dtype))
-    labels = ops.convert_to_tensor(y_true)
-    ls, ps = static_shape(labels), static_shape(x)
-    if len(ps) != 2:
-        raise ValueError(
-            f"{owner}: `y_pred` must be 2-D embeddings (B, D). Received: "
-            f"y_true.shape={ls}, y_pred.shape={ps}."
-        )
-    dtype = keras.backend.standardize_dtype(labels.dtype)
-    if "int" not in dtype:
-        raise TypeError(
-            f"{owner}: `y_true` must hold integer class labels. Received: y_true.dtype={dtype}. "
-            "Cast the labels, e.g. `y.astype('int32')`."
-        )
-    if len(ls) == 2 and ls[1] == 1:
-        labels = ops.squeeze(labels, 1)  # (B, 1) labels from a data pipeline
-        ls = ls[:1]
-    if len(ls) != 1 or (ls[0] is not None and ps[0] is not None and ls[0] != ps[0]):
-        raise ValueError(
-            f"{owner}: `y_true` must be 1-D integer labels, one per row of `y_pred`. "
-            f"Received: y_true.shape={static_shape(y_true)}, y_pred.shape={ps}."
-        )
-    return labels, x, out_dtype
 
 
 # --------------------------------------------------------------------------- shared math
@@ -179,7 +147,7 @@ def _log1p_sum_exp(z, mask):
 
 
 def _triplet_semi_hard(owner, y_true, y_pred, margin, distance):
-    labels, x, out_dtype = _inputs(owner, y_true, y_pred)
+    labels, x, out_dtype = labels_and_embeddings(owner, y_true, y_pred)
     dtype = x.dtype
     n = _batch_size(x)
     d = pairwise_distance(x, distance)
@@ -321,7 +289,7 @@ class TripletSemiHard(_MiningLoss):
 
 
 def _triplet_hard(owner, y_true, y_pred, margin, soft, distance):
-    labels, x, out_dtype = _inputs(owner, y_true, y_pred)
+    labels, x, out_dtype = labels_and_embeddings(owner, y_true, y_pred)
     d = pairwise_distance(x, distance)
     pos, neg = label_masks(labels, x)
     sd = ops.stop_gradient(d)
@@ -424,7 +392,7 @@ class TripletHard(_MiningLoss):
 
 
 def _lifted_structure(owner, y_true, y_pred, margin):
-    labels, x, out_dtype = _inputs(owner, y_true, y_pred)
+    labels, x, out_dtype = labels_and_embeddings(owner, y_true, y_pred)
     dtype = x.dtype
     n = _batch_size(x)
     d = pairwise_distance(x, "euclidean")
@@ -524,7 +492,7 @@ class LiftedStructure(_MiningLoss):
 
 
 def _multi_similarity(owner, y_true, y_pred, alpha, beta, base):
-    labels, x, out_dtype = _inputs(owner, y_true, y_pred)
+    labels, x, out_dtype = labels_and_embeddings(owner, y_true, y_pred)
     u = l2_normalize(x)
     s = gram(u, u)
     pos, neg = label_masks(labels, x)
@@ -615,7 +583,7 @@ class MultiSimilarity(_MiningLoss):
 
 
 def _npairs(owner, y_true, y_pred):
-    labels, x, out_dtype = _inputs(owner, y_true, y_pred)
+    labels, x, out_dtype = labels_and_embeddings(owner, y_true, y_pred)
     dtype = x.dtype
     n = _batch_size(x)
     same = ops.equal(ops.expand_dims(labels, 1), ops.expand_dims(labels, 0))

@@ -591,8 +591,8 @@ def test_supervised_contrastive_shape_and_label_errors():
     loss = kloss.SupervisedContrastive()
     with pytest.raises(ValueError) as err:
         loss(y_true, np.ones((4, 2, 5), np.float32))
-    assert "SupervisedContrastive: `y_pred` must have shape (B, D)" in str(err.value)
-    assert "y_pred.shape=(4, 2, 5), y_true.shape=(4,)" in str(err.value)
+    assert "SupervisedContrastive: `y_pred` must be 2-D embeddings (B, D)" in str(err.value)
+    assert "y_true.shape=(4,), y_pred.shape=(4, 2, 5)" in str(err.value)
     with pytest.raises(TypeError) as err:
         loss(y_true.astype(np.float32), z)
     assert "SupervisedContrastive: `y_true` must hold integer class labels" in str(err.value)
@@ -601,9 +601,9 @@ def test_supervised_contrastive_shape_and_label_errors():
         kloss.supervised_contrastive(y_true.astype(np.float64), z)
     with pytest.raises(ValueError) as err:
         loss(np.zeros((4, 2), np.int32), z)
-    assert "one integer label per row" in str(err.value)
+    assert "`y_true` must be 1-D integer labels, one per row of `y_pred`" in str(err.value)
     assert "y_true.shape=(4, 2), y_pred.shape=(4, 5)" in str(err.value)
     with pytest.raises(ValueError, match=r"y_true.shape=\(3,\), y_pred.shape=\(4, 5\)"):
         loss(y_true[:3], z)
-    with pytest.raises(ValueError, match=r"SupervisedContrastive: `y_pred` must have shape"):
+    with pytest.raises(ValueError, match=r"SupervisedContrastive: `y_pred` must be 2-D"):
         loss(y_true, np.ones((4,), np.float32))
