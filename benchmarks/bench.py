@@ -191,9 +191,9 @@ MALLOC_TUNABLES = (
 )
 
 
-def configure_malloc(mode, argv):
-    """Re-executes this script with `argv` under `MALLOC_TUNABLES` (glibc reads them at
-    start-up only)."""
+def configure_malloc(mode, argv, script=None):
+    """Re-executes `script` (default: this file) with `argv` under `MALLOC_TUNABLES` (glibc
+    reads them at start-up only)."""
     if mode == "default":
         return {"mode": "default", "GLIBC_TUNABLES": os.environ.get("GLIBC_TUNABLES", "")}
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
@@ -203,7 +203,8 @@ def configure_malloc(mode, argv):
     if missing:
         os.environ["GLIBC_TUNABLES"] = ":".join(filter(None, [current, *missing]))
         sys.stdout.flush()
-        os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), *argv])
+        script = os.path.abspath(script or __file__)
+        os.execv(sys.executable, [sys.executable, script, *argv])
     return {"mode": "pinned", "GLIBC_TUNABLES": current}
 
 
@@ -846,8 +847,10 @@ def calibrate(kloss_step, native_step, min_sample_s):
     return max(1, min(100_000, math.ceil(min_sample_s / max(probe, 1e-9))))
 
 
-def time_case(kloss_step, native_step, rounds, min_sample_s):
-    k = calibrate(kloss_step, native_step, min_sample_s)
+def time_case(kloss_step, native_step, rounds, min_sample_s, repeats=None):
+    """Interleaved rounds of one kloss and one native sample; `repeats` calls per sample
+    (default: calibrated so that a sample lasts at least `min_sample_s`)."""
+    k = repeats or calibrate(kloss_step, native_step, min_sample_s)
     kloss_t, native_t, ratios, kloss_f, native_f = [], [], [], [], []
     gc.collect()
     gc.disable()
