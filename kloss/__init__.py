@@ -5,13 +5,33 @@ that returns one value per sample. Classes and functions are registered under `k
 saved models load without `custom_objects`.
 """
 
-from kloss import classification, contrastive, mining, ranking, regression
+from kloss import (  # noqa: I001
+    adversarial,
+    boxes,
+    classification,
+    contrastive,
+    distribution,
+    image,
+    lovasz,
+    mining,
+    ranking,
+    regression,
+    segmentation,
+    sequence,
+)
 from kloss._internal import KlossLoss
+from kloss.adversarial import *  # noqa: F403
+from kloss.boxes import *  # noqa: F403
 from kloss.classification import *  # noqa: F403
 from kloss.contrastive import *  # noqa: F403
+from kloss.distribution import *  # noqa: F403
+from kloss.image import *  # noqa: F403
+from kloss.lovasz import *  # noqa: F403
 from kloss.mining import *  # noqa: F403
 from kloss.ranking import *  # noqa: F403
 from kloss.regression import *  # noqa: F403
+from kloss.segmentation import *  # noqa: F403
+from kloss.sequence import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -23,4 +43,11 @@ __all__ = [
     *ranking.__all__,
     *mining.__all__,
     *contrastive.__all__,
+    *segmentation.__all__,
+    *lovasz.__all__,
+    *image.__all__,
+    *adversarial.__all__,
+    *sequence.__all__,
+    *distribution.__all__,
+    *boxes.__all__,
 ]

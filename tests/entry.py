@@ -49,9 +49,14 @@ class Entry:
     # The output shape (without the batch axis) of the model used for the fit/save tests,
     # given its width `dim`: a Dense(prod(shape)) layer reshaped to it.
     model_shape: Callable = lambda option, dim: (dim,)
+    # The default reduction's value from (y_true, per_sample, option) where it is not the
+    # mean of the per-sample values (e.g. a weighted mean over valid pixels); None: below.
+    default_reduce: Callable | None = None
 
     def default_reduction(self, y_true, per_sample, option):
         """The value of the loss with its default reduction, from the reference's values."""
+        if self.default_reduce is not None:
+            return self.default_reduce(y_true, per_sample, option)
         if self.int_labels and (
             option.get("class_weights") is not None or option.get("ignore_index") is not None
         ):

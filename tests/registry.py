@@ -402,6 +402,17 @@ from tests.registry_ranking import ENTRIES as RANKING  # noqa: E402
 
 REGISTRY += RANKING + MINING + CONTRASTIVE
 
+# Segmentation and image; adversarial, sequence, distribution and boxes.
+from tests.registry_adversarial import ENTRIES as ADVERSARIAL  # noqa: E402
+from tests.registry_boxes import ENTRIES as BOXES  # noqa: E402
+from tests.registry_distribution import ENTRIES as DISTRIBUTION  # noqa: E402
+from tests.registry_image import ENTRIES as IMAGE  # noqa: E402
+from tests.registry_lovasz import ENTRIES as LOVASZ  # noqa: E402
+from tests.registry_segmentation import ENTRIES as SEGMENTATION  # noqa: E402
+from tests.registry_sequence import ENTRIES as SEQUENCE  # noqa: E402
+
+REGISTRY += SEGMENTATION + LOVASZ + IMAGE + ADVERSARIAL + SEQUENCE + DISTRIBUTION + BOXES
+
 
 def cases():
     """(entry, option, id) for every loss and option set."""

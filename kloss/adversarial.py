@@ -1,0 +1,3 @@
+"""Adversarial (GAN) losses for the discriminator (critic) and the generator."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Box regression losses: IoU, GIoU, DIoU, CIoU."""
+
+__all__ = []

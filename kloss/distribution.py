@@ -1,0 +1,3 @@
+"""Distribution losses: earth mover's distance, Sinkhorn (entropic optimal transport)."""
+
+__all__ = []

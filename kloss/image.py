@@ -1,0 +1,3 @@
+"""Image losses: total variation, SSIM, multi-scale SSIM, perceptual."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Lovasz losses (Berman et al. 2018): Lovasz-softmax and Lovasz-hinge."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Sequence losses: connectionist temporal classification (CTC)."""
+
+__all__ = []

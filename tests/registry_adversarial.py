@@ -1,0 +1,3 @@
+"""Registry entries for kloss.adversarial (see tests/entry.py)."""
+
+ENTRIES = []

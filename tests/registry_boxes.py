@@ -1,0 +1,3 @@
+"""Registry entries for kloss.boxes (see tests/entry.py)."""
+
+ENTRIES = []

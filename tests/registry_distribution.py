@@ -1,0 +1,3 @@
+"""Registry entries for kloss.distribution (see tests/entry.py)."""
+
+ENTRIES = []

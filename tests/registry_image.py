@@ -1,0 +1,3 @@
+"""Registry entries for kloss.image (see tests/entry.py)."""
+
+ENTRIES = []

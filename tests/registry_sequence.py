@@ -1,0 +1,3 @@
+"""Registry entries for kloss.sequence (see tests/entry.py)."""
+
+ENTRIES = []
