@@ -9,6 +9,7 @@ from kloss import (  # noqa: I001
     adversarial,
     boxes,
     classification,
+    combination,
     contrastive,
     distribution,
     image,
@@ -23,6 +24,7 @@ from kloss._internal import KlossLoss
 from kloss.adversarial import *  # noqa: F403
 from kloss.boxes import *  # noqa: F403
 from kloss.classification import *  # noqa: F403
+from kloss.combination import *  # noqa: F403
 from kloss.contrastive import *  # noqa: F403
 from kloss.distribution import *  # noqa: F403
 from kloss.image import *  # noqa: F403
@@ -50,4 +52,5 @@ __all__ = [
     *sequence.__all__,
     *distribution.__all__,
     *boxes.__all__,
+    *combination.__all__,
 ]

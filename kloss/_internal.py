@@ -265,6 +265,21 @@ class KlossLoss(keras.losses.Loss):
             self._labels = None
             self._precomputed = None
 
+    # `a + b`, `2.0 * a`, `sum([a, b])`: a `kloss.Combined` weighted sum of losses.
+    def __add__(self, other):
+        from kloss.combination import add_losses
+
+        return add_losses(self, other)
+
+    __radd__ = __add__
+
+    def __mul__(self, scale):
+        from kloss.combination import scale_loss
+
+        return scale_loss(self, scale)
+
+    __rmul__ = __mul__
+
     def _true(self, y_true):
         """The caller's labels inside `call()` (see `integer_labels`)."""
         return y_true if self._labels is None else self._labels

@@ -101,6 +101,38 @@ REGISTRY = [
 ]
 
 
+def _combined_reference(y_true, y_pred, losses, weights=None):
+    """sum_i w_i * reference_i, each term's reference from its class and arguments."""
+    refs = {
+        "MeanSquaredError": ref_regression.mean_squared_error,
+        "MeanAbsoluteError": ref_regression.mean_absolute_error,
+        "Huber": ref_regression.huber,
+        "LogCosh": ref_regression.log_cosh,
+    }
+    weights = [1.0] * len(losses) if weights is None else weights
+    total = 0.0
+    for loss, w in zip(losses, weights, strict=True):
+        hyper = {k: getattr(loss, k) for k in type(loss).hyperparameters}
+        total = total + w * refs[type(loss).__name__](y_true, y_pred, **hyper)
+    return total
+
+
+# A weighted sum of regression terms: every generic check applies to the sum (per-element
+# weights too, as both terms are elementwise). Dice + cross-entropy against MONAI's
+# DiceCELoss is in test_combination.py.
+REGISTRY.append(
+    Entry(
+        kloss.Combined,
+        kloss.combined,
+        _combined_reference,
+        options=[
+            {"losses": [kloss.MeanSquaredError(), kloss.MeanAbsoluteError()]},
+            {"losses": [kloss.Huber(delta=0.5), kloss.LogCosh()], "weights": [2.0, 0.5]},
+        ],
+    )
+)
+
+
 # --------------------------------------------------------------------------- classification
 
 
