@@ -128,3 +128,32 @@ def test_multiplying_by_a_non_number_is_refused():
         kloss.Huber() * "2"
     with pytest.raises(TypeError):
         kloss.Huber() + 1.0
+
+
+def test_dice_plus_cross_entropy_equals_monai_dice_ce():
+    """Dice + 0.5 * CE is MONAI's DiceCELoss(lambda_dice=1, lambda_ce=0.5) on the same pixels.
+
+    MONAI's Dice is the mean over images and classes from the softmax (batch=False), its CE
+    torch's `cross_entropy` mean over pixels: kloss's default reductions of the two terms.
+    """
+    torch = pytest.importorskip("torch")
+    monai = pytest.importorskip("monai")
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(3, 6, 7, 4)).astype(np.float32)  # channels last
+    labels = rng.integers(0, 4, size=(3, 6, 7)).astype(np.int32)
+    labels[2] = 0  # an image without foreground
+    loss = kloss.Dice(mode="multiclass", from_logits=True, data_format="channels_last") + (
+        0.5 * kloss.PixelwiseCrossentropy(from_logits=True, data_format="channels_last")
+    )
+    oracle = monai.losses.DiceCELoss(
+        softmax=True,
+        to_onehot_y=True,
+        lambda_dice=1.0,
+        lambda_ce=0.5,
+        smooth_nr=1e-5,
+        smooth_dr=1e-5,
+    )
+    x = torch.tensor(logits).permute(0, 3, 1, 2)
+    y = torch.tensor(labels, dtype=torch.long)[:, None]
+    expected = float(oracle(x, y))
+    np.testing.assert_allclose(to_numpy(loss(labels, logits)), expected, rtol=1e-5, atol=1e-6)
