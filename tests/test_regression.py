@@ -291,15 +291,16 @@ def test_labels_without_trailing_axis_are_accepted():
 def test_shape_mismatch_raises_everywhere(entry):
     t = np.ones((5,), np.float32)
     p = np.ones((5, 5), np.float32)
+    option = entry.options[0]  # losses whose constructor takes required arguments
     with pytest.raises(ValueError) as err:
-        entry.cls()(t, p)
+        entry.cls(**option)(t, p)
     msg = str(err.value)
     assert msg.startswith(f"{entry.name}: ")
     assert "y_true.shape=(5,)" in msg and "y_pred.shape=(5, 5)" in msg
     with pytest.raises(ValueError, match=r"y_true.shape=\(5, 4\), y_pred.shape=\(5, 3\)"):
-        entry.fn(np.ones((5, 4)), np.ones((5, 3)))
+        entry.fn(np.ones((5, 4)), np.ones((5, 3)), **option)
     with pytest.raises(ValueError, match=r"y_true.shape=\(2, 5\), y_pred.shape=\(5, 5\)"):
-        entry.fn(np.ones((2, 5)), np.ones((5, 5)))
+        entry.fn(np.ones((2, 5)), np.ones((5, 5)), **option)
 
 
 def test_cosine_needs_a_feature_axis():
