@@ -286,8 +286,25 @@ def _check_sizes(owner, shape, layout, filter_size, levels=1):
 
 
 def _blur(x, window, channels, layout):
-    """Separable Gaussian filtering, VALID: a 1-D depthwise convolution along W, then H."""
+    """Separable Gaussian filtering, VALID: along W, then along H.
+
+    On torch, two 1-D depthwise convolutions (oneDNN). Under XLA (JAX, TensorFlow) and on
+    NumPy, a weighted sum of shifted slices, which XLA fuses into one pass per axis: 5-6x
+    faster than XLA:CPU's depthwise convolution, value and gradient, at (16, 256, 256, C)
+    for C = 1 and 21 (measured with one thread).
+    """
     k = len(window)
+    if keras.backend.backend() != "torch":
+        h_axis, w_axis = _spatial_axes(layout)
+        for axis in (w_axis, h_axis):
+            out = None
+            for i, weight in enumerate(window):
+                # x[i : n - (k - 1) + i] with a static (negative) stop: any n, even unknown.
+                stop = i - (k - 1)
+                term = weight * _slice(x, axis, i, stop if stop < 0 else None)
+                out = term if out is None else out + term
+            x = out
+        return x
     w = ops.convert_to_tensor(list(window), dtype=x.dtype)
     row = ops.tile(ops.reshape(w, (1, k, 1, 1)), (1, 1, channels, 1))
     col = ops.tile(ops.reshape(w, (k, 1, 1, 1)), (1, 1, channels, 1))
