@@ -260,9 +260,14 @@ def _overlap_sums(owner, y_true, y_pred, h):
     # and exactly sum(t) where p == t for soft ones. |d| = d * sign, with sign 1 - 2t at the
     # kink p == t: d tp / d p is then t there, the gradient of sum(p t) for hard labels, on
     # every backend (abs has gradient 1 there on JAX, 0 on torch).
-    d = p - t
-    sign = ops.where(d == 0, 1.0 - 2.0 * t, ops.sign(d))
-    tp = 0.5 * (sum_p + sum_t - ops.sum(d * sign, axis=reduce))
+    if is_index and h["from_logits"]:
+        # Class indices are hard labels and a softmax is in [0, 1]: min(p, t) == p t, the
+        # same value and gradient in one pass.
+        tp = ops.sum(p * t, axis=reduce)
+    else:
+        d = p - t
+        sign = ops.where(d == 0, 1.0 - 2.0 * t, ops.sign(d))
+        tp = 0.5 * (sum_p + sum_t - ops.sum(d * sign, axis=reduce))
     if not h["per_image"]:
         tp, sum_p, sum_t = (ops.expand_dims(x, 0) for x in (tp, sum_p, sum_t))
     if not h["include_background"] and n > 1:
