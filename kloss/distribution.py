@@ -26,6 +26,7 @@ from kloss._internal import (
     register,
     static_shape,
 )
+from kloss.classification import _class_axis
 
 __all__ = [
     "EarthMovers",
@@ -41,21 +42,6 @@ _LOG_FLOOR = math.log(1e-30)
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def _class_axis(owner, y_pred, axis):
-    shape = static_shape(y_pred)
-    if len(shape) < 2:
-        raise ValueError(
-            f"{owner}: `y_pred` must have rank >= 2 (a batch axis and a class axis). "
-            f"Received: y_pred.shape={shape}."
-        )
-    if not (-len(shape) <= axis < len(shape)) or axis % len(shape) == 0:
-        raise ValueError(
-            f"{owner}: `axis` must be a non-batch axis of `y_pred`. Received: axis={axis}, "
-            f"y_pred.shape={shape}."
-        )
-    return axis % len(shape), shape
 
 
 class _ClassAxisLoss(KlossLoss):
