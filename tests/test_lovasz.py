@@ -42,11 +42,12 @@ def smp_lovasz_loss(mode, per_image=False, ignore_index=None, stable=False):
             return acc
         return acc / n
 
-    def lovasz_grad(gt_sorted):
+    def lovasz_grad(gt_sorted, dtype):
+        # smp casts with .float(); the scores' dtype here, so a float64 run is exact.
         p = len(gt_sorted)
         gts = gt_sorted.sum()
-        intersection = gts - gt_sorted.float().cumsum(0)
-        union = gts + (1 - gt_sorted).float().cumsum(0)
+        intersection = gts - gt_sorted.to(dtype).cumsum(0)
+        union = gts + (1 - gt_sorted).to(dtype).cumsum(0)
         jaccard = 1.0 - intersection / union
         if p > 1:  # cover 1-pixel case
             jaccard[1:p] = jaccard[1:p] - jaccard[0:-1]
@@ -63,11 +64,11 @@ def smp_lovasz_loss(mode, per_image=False, ignore_index=None, stable=False):
     def lovasz_hinge_flat(logits, labels):
         if len(labels) == 0:
             return logits.sum() * 0.0  # only void pixels, the gradients should be 0
-        signs = 2.0 * labels.float() - 1.0
+        signs = 2.0 * labels.to(logits.dtype) - 1.0
         errors = 1.0 - logits * signs
         errors_sorted, perm = torch.sort(errors, dim=0, descending=True, stable=stable)
         gt_sorted = labels[perm.data]
-        grad = lovasz_grad(gt_sorted)
+        grad = lovasz_grad(gt_sorted, logits.dtype)
         return torch.dot(F.relu(errors_sorted), grad)
 
     def lovasz_hinge(logits, labels, per_image=True, ignore=None):
@@ -106,7 +107,7 @@ def smp_lovasz_loss(mode, per_image=False, ignore_index=None, stable=False):
             errors = (fg - class_pred).abs()
             errors_sorted, perm = torch.sort(errors, dim=0, descending=True, stable=stable)
             fg_sorted = fg[perm.data]
-            losses.append(torch.dot(errors_sorted, lovasz_grad(fg_sorted)))
+            losses.append(torch.dot(errors_sorted, lovasz_grad(fg_sorted, probas.dtype)))
         return mean(losses)
 
     def lovasz_softmax(probas, labels, per_image=False, ignore=None):
