@@ -161,7 +161,9 @@ def combined(y_true, y_pred, losses, weights=None):
 def _unreduced_sum(losses, weights, y_true, y_pred):
     total = None
     for loss, weight in zip(losses, weights, strict=True):
-        value = loss.call(y_true, y_pred) * weight
+        value = loss.call(y_true, y_pred)
+        # The weight in the term's dtype: NumPy promotes bfloat16 * float to float32.
+        value = value * ops.convert_to_tensor(weight, dtype=value.dtype)
         total = value if total is None else total + value
     return total
 
