@@ -42,7 +42,7 @@ test-backends: $(STAMP)
 	done
 
 compare: $(STAMP)
-	$(PY) tests/compare_backends.py $(CASES) --require $(shell echo $(BACKENDS) | tr ' ' ',')
+	$(PY) -m kloss.testing.compare $(CASES) --require $(shell echo $(BACKENDS) | tr ' ' ',')
 
 test: lint test-backends
 	$(MAKE) compare

@@ -6,6 +6,8 @@ Tests may use each backend's own autodiff and native ops; the library may not.
 import keras
 import numpy as np
 
+from kloss.testing.autodiff import to_numpy, value_and_grad  # noqa: F401
+
 # float32 rtol 1e-5 (atol 1e-6); float16 1e-2; bfloat16 2e-2 (STYLE.md).
 TOL = {
     "float32": dict(rtol=1e-5, atol=1e-6),
@@ -16,37 +18,6 @@ TOL = {
 
 def backend():
     return keras.backend.backend()
-
-
-def to_numpy(x):
-    return np.asarray(keras.ops.convert_to_numpy(x)).astype(np.float64)
-
-
-def value_and_grad(f, y_pred):
-    """(value, gradient) of the scalar `f(y_pred)` with respect to `y_pred`, by the backend's
-    own autodiff. `y_pred` is a NumPy array; its dtype is kept."""
-    name = backend()
-    if name == "jax":
-        import jax
-
-        v, g = jax.value_and_grad(f)(keras.ops.convert_to_tensor(y_pred))
-        return to_numpy(v), to_numpy(g)
-    if name == "tensorflow":
-        import tensorflow as tf
-
-        p = tf.constant(y_pred)
-        with tf.GradientTape() as tape:
-            tape.watch(p)
-            v = f(p)
-        return to_numpy(v), to_numpy(tape.gradient(v, p))
-    if name == "torch":
-        import torch
-
-        p = keras.ops.convert_to_tensor(y_pred).detach().requires_grad_(True)
-        v = f(p)
-        (g,) = torch.autograd.grad(v, p)
-        return to_numpy(v.detach()), to_numpy(g)
-    raise RuntimeError(f"no autodiff on the {name} backend")
 
 
 def masked(x, keep):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import adversarial as ref
 from tests.helpers import TOL, backend, to_numpy, value_and_grad
-from tests.references import adversarial as ref
 
 F32 = TOL["float32"]
 OBJECTIVES = ["minimax", "least_squares", "wasserstein", "hinge"]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import boxes as ref
 from tests.helpers import TOL, to_numpy, value_and_grad
-from tests.references import boxes as ref
 
 F32 = TOL["float32"]
 # float32 kloss against float64 torch: gradients agree to float32 rounding of the inputs.

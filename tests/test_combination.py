@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import classification as ref_cls
+from kloss.testing.references import regression as ref_regression
 from tests.helpers import TOL, to_numpy
-from tests.references import classification as ref_cls
-from tests.references import regression as ref_regression
 
 RNG = np.random.default_rng(0)
 T = RNG.normal(size=(4, 5)).astype(np.float32)

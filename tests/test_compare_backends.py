@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tests.compare_backends import compare, main
+from kloss.testing.compare import compare, main
 
 
 def _write(path, name, **arrays):

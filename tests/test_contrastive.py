@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import contrastive as ref
+from kloss.testing.registry_contrastive import supcon_labels
 from tests.helpers import TOL, backend, to_numpy, value_and_grad
-from tests.references import contrastive as ref
-from tests.registry_contrastive import supcon_labels
 
 F32 = TOL["float32"]
 VIEW_LOSSES = [kloss.NTXent, kloss.InfoNCE, kloss.SigLIP]

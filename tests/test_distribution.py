@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import distribution as ref
 from tests.helpers import TOL, to_numpy, value_and_grad
-from tests.references import distribution as ref
 
 F32 = TOL["float32"]
 

@@ -7,9 +7,9 @@ import pytest
 
 import kloss
 from kloss import image as kimage
+from kloss.testing.references import image as ref
+from kloss.testing.registry_image import NumpyNormal
 from tests.helpers import TOL, backend, to_numpy, value_and_grad
-from tests.references import image as ref
-from tests.registry_image import NumpyNormal
 
 F32 = TOL["float32"]
 # SSIM against TF and float64: the loss 1 - SSIM subtracts a float32 number near 1 computed

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import lovasz as ref
 from tests.helpers import TOL, backend, to_numpy, value_and_grad
-from tests.references import lovasz as ref
 
 F32 = TOL["float32"]
 
@@ -381,7 +381,7 @@ OPTIONS = [
 
 
 def _inputs(option, B=4, seed=11):
-    from tests.registry_lovasz import make_inputs
+    from kloss.testing.registry_lovasz import make_inputs
 
     return make_inputs(np.random.default_rng(seed), (B, 5), option)
 

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
+from kloss.testing.registry import REGISTRY, cases, non_default_option
 from tests.helpers import TOL, masked, to_numpy, value_and_grad
-from tests.registry import REGISTRY, cases, non_default_option
 
 CASES = cases()
 IDS = [c[2] for c in CASES]

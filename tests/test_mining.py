@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import mining as ref
 from tests.helpers import TOL, backend, to_numpy, value_and_grad
-from tests.references import mining as ref
 
 F32 = TOL["float32"]
 LOSSES = [

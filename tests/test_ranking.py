@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import ranking as ref
 from tests.helpers import TOL, backend, to_numpy, value_and_grad
-from tests.references import ranking as ref
 
 F32 = TOL["float32"]
 # torch's reduction for each kloss reduction it has.

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import regression as ref
+from kloss.testing.registry import REGISTRY
 from tests.helpers import TOL, masked, to_numpy, value_and_grad
-from tests.references import regression as ref
-from tests.registry import REGISTRY
 
 # Losses over matching shapes; the shape rules of integer-label and batch-defined losses are
 # tested in their families' test modules.

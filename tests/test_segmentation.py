@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import segmentation as ref
 from tests.helpers import TOL, to_numpy, value_and_grad
-from tests.references import segmentation as ref
 
 F32 = TOL["float32"]
 OVERLAP = [kloss.Dice, kloss.Jaccard, kloss.Tversky, kloss.FocalTversky, kloss.GeneralizedDice]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import kloss
+from kloss.testing.references import sequence as ref
 from tests.helpers import TOL, backend, masked, to_numpy, value_and_grad
-from tests.references import sequence as ref
 
 F32 = TOL["float32"]
 

@@ -1,6 +1,6 @@
 """Compares the cross-backend cases saved by each backend's test process, pairwise.
 
-    python tests/compare_backends.py DIR [--require tensorflow,jax,torch]
+    python -m kloss.testing.compare DIR [--require tensorflow,jax,torch]
 
 Fails (exit 1) listing every disagreement beyond float32 tolerance (rtol 1e-5, atol 1e-6),
 every case that one backend has and another lacks, and any required backend with no file.

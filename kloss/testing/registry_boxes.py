@@ -14,8 +14,8 @@ format (possibly inverted in the corner formats: read as empty boxes).
 import numpy as np
 
 import kloss
-from tests.entry import Entry
-from tests.references import boxes as ref
+from kloss.testing.entry import Entry
+from kloss.testing.references import boxes as ref
 
 
 def _fmt(option):

@@ -7,8 +7,8 @@ and "multilabel", one channel for "binary".
 import numpy as np
 
 import kloss
-from tests.entry import Entry
-from tests.references import lovasz as ref
+from kloss.testing.entry import Entry
+from kloss.testing.references import lovasz as ref
 
 H, W = 3, 4
 IGNORE = 255

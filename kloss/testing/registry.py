@@ -7,9 +7,9 @@ appears in the cross-backend comparison.
 import numpy as np
 
 import kloss
-from tests.entry import Entry, _edges_common, _normal_pair  # noqa: F401
-from tests.references import classification as ref_cls
-from tests.references import regression as ref_regression
+from kloss.testing.entry import Entry, _edges_common, _normal_pair  # noqa: F401
+from kloss.testing.references import classification as ref_cls
+from kloss.testing.references import regression as ref_regression
 
 
 def _poisson_pair(rng, shape, option):
@@ -428,20 +428,20 @@ CLASSIFICATION = [
 REGISTRY += CLASSIFICATION
 
 # Ranking and metric learning: one list per module, each file owned with its module.
-from tests.registry_contrastive import ENTRIES as CONTRASTIVE  # noqa: E402
-from tests.registry_mining import ENTRIES as MINING  # noqa: E402
-from tests.registry_ranking import ENTRIES as RANKING  # noqa: E402
+from kloss.testing.registry_contrastive import ENTRIES as CONTRASTIVE  # noqa: E402
+from kloss.testing.registry_mining import ENTRIES as MINING  # noqa: E402
+from kloss.testing.registry_ranking import ENTRIES as RANKING  # noqa: E402
 
 REGISTRY += RANKING + MINING + CONTRASTIVE
 
 # Segmentation and image; adversarial, sequence, distribution and boxes.
-from tests.registry_adversarial import ENTRIES as ADVERSARIAL  # noqa: E402
-from tests.registry_boxes import ENTRIES as BOXES  # noqa: E402
-from tests.registry_distribution import ENTRIES as DISTRIBUTION  # noqa: E402
-from tests.registry_image import ENTRIES as IMAGE  # noqa: E402
-from tests.registry_lovasz import ENTRIES as LOVASZ  # noqa: E402
-from tests.registry_segmentation import ENTRIES as SEGMENTATION  # noqa: E402
-from tests.registry_sequence import ENTRIES as SEQUENCE  # noqa: E402
+from kloss.testing.registry_adversarial import ENTRIES as ADVERSARIAL  # noqa: E402
+from kloss.testing.registry_boxes import ENTRIES as BOXES  # noqa: E402
+from kloss.testing.registry_distribution import ENTRIES as DISTRIBUTION  # noqa: E402
+from kloss.testing.registry_image import ENTRIES as IMAGE  # noqa: E402
+from kloss.testing.registry_lovasz import ENTRIES as LOVASZ  # noqa: E402
+from kloss.testing.registry_segmentation import ENTRIES as SEGMENTATION  # noqa: E402
+from kloss.testing.registry_sequence import ENTRIES as SEQUENCE  # noqa: E402
 
 REGISTRY += SEGMENTATION + LOVASZ + IMAGE + ADVERSARIAL + SEQUENCE + DISTRIBUTION + BOXES
 

@@ -3,8 +3,8 @@
 import numpy as np
 
 import kloss
-from tests.entry import Entry
-from tests.references import mining as ref
+from kloss.testing.entry import Entry
+from kloss.testing.references import mining as ref
 
 
 def _labelled_embeddings(rng, shape, option):

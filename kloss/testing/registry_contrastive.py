@@ -3,8 +3,8 @@
 import numpy as np
 
 import kloss
-from tests.entry import Entry
-from tests.references import contrastive as ref
+from kloss.testing.entry import Entry
+from kloss.testing.references import contrastive as ref
 
 
 def _views(rng, shape, option):

@@ -3,8 +3,8 @@
 import numpy as np
 
 import kloss
-from tests.entry import Entry
-from tests.references import adversarial as ref
+from kloss.testing.entry import Entry
+from kloss.testing.references import adversarial as ref
 
 
 def _discriminator_pair(rng, shape, option):

@@ -10,8 +10,8 @@ whatever the requested width, and its model outputs 4 probabilities (`model_shap
 import numpy as np
 
 import kloss
-from tests.entry import Entry
-from tests.references import distribution as ref
+from kloss.testing.entry import Entry
+from kloss.testing.references import distribution as ref
 
 C = 4
 _I = np.arange(C)

@@ -12,8 +12,8 @@ import keras
 import numpy as np
 
 import kloss
-from tests.entry import Entry
-from tests.references import image as ref
+from kloss.testing.entry import Entry
+from kloss.testing.references import image as ref
 
 # --------------------------------------------------------------------------- helpers
 

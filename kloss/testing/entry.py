@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tests.references import classification as ref_cls
+from kloss.testing.references import classification as ref_cls
 
 
 def _normal_pair(rng, shape, option):

@@ -11,8 +11,8 @@
 import numpy as np
 
 import kloss
-from tests.entry import Entry
-from tests.references import ranking as ref
+from kloss.testing.entry import Entry
+from kloss.testing.references import ranking as ref
 
 # --------------------------------------------------------------------------- contrastive
 

@@ -10,8 +10,8 @@ empty-class paths (zero volume, a perfect score of 0) run in every case.
 import numpy as np
 
 import kloss
-from tests.entry import Entry
-from tests.references import segmentation as ref
+from kloss.testing.entry import Entry
+from kloss.testing.references import segmentation as ref
 
 H, W = 5, 4
 IGNORE = 255
