@@ -17,9 +17,10 @@ import numpy as np
 RTOL, ATOL = 1e-5, 1e-6
 
 
-def compare(directory, require=()):
-    files = {p.stem: dict(np.load(p)) for p in sorted(pathlib.Path(directory).glob("*.npz"))}
-    problems = [f"missing results for backend {b!r}" for b in require if b not in files]
+def disagreements(files):
+    """(number compared, [(backend_a, backend_b, key, message)]) over every pair of backends
+    in `files` ({backend: {case_key: array}})."""
+    found = []
     compared = 0
     for a, b in itertools.combinations(sorted(files), 2):
         ka, kb = set(files[a]), set(files[b])
@@ -27,20 +28,35 @@ def compare(directory, require=()):
         if "numpy" not in (a, b):
             grad_keys = set()
         for k in sorted((ka ^ kb) - grad_keys):
-            problems.append(f"{a} vs {b}: {k} present in only one")
+            found.append((a, b, k, "present in only one"))
         for k in sorted(ka & kb):
             x, y = files[a][k], files[b][k]
             compared += 1
             if x.shape != y.shape:
-                problems.append(f"{a} vs {b}: {k}: shapes {x.shape} != {y.shape}")
+                found.append((a, b, k, f"shapes {x.shape} != {y.shape}"))
             elif not np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=False):
                 with np.errstate(all="ignore"):
                     err = np.abs(x - y)
                     rel = np.max(err / np.maximum(np.abs(y), ATOL))
-                problems.append(
-                    f"{a} vs {b}: {k}: max abs diff {np.max(err):.3g} (rel {rel:.3g}); "
-                    f"{a}={np.ravel(x)[:4]} {b}={np.ravel(y)[:4]}"
+                found.append(
+                    (
+                        a,
+                        b,
+                        k,
+                        f"max abs diff {np.max(err):.3g} (rel {rel:.3g}); "
+                        f"{a}={np.ravel(x)[:4]} {b}={np.ravel(y)[:4]}",
+                    )
                 )
+    return compared, found
+
+
+def compare(directory, require=()):
+    files = {p.stem: dict(np.load(p)) for p in sorted(pathlib.Path(directory).glob("*.npz"))}
+    problems = [f"missing results for backend {b!r}" for b in require if b not in files]
+    compared, found = disagreements(files)
+    for a, b, k, message in found:
+        sep = " " if message == "present in only one" else ": "
+        problems.append(f"{a} vs {b}: {k}{sep}{message}")
     return files, compared, problems
 
 
