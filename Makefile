@@ -8,7 +8,7 @@ STAMP := $(VENV)/.kloss-installed
 BACKENDS := tensorflow jax torch numpy
 CASES := build/cases
 
-.PHONY: all venv demo test lint format test-backends compare bench clean
+.PHONY: all venv demo test lint format test-backends compare test-examples bench clean
 
 all: test
 
@@ -43,6 +43,14 @@ test-backends: $(STAMP)
 
 compare: $(STAMP)
 	$(PY) -m kloss.testing.compare $(CASES) --require $(shell echo $(BACKENDS) | tr ' ' ',')
+
+# Every notebook in examples/ on each training backend (make test also runs them, inside each
+# backend's pytest process).
+test-examples: $(STAMP)
+	set -e; for b in tensorflow jax torch; do \
+	  echo "=== examples, KERAS_BACKEND=$$b"; \
+	  KERAS_BACKEND=$$b $(PY) -m pytest -q tests/test_examples.py; \
+	done
 
 test: lint test-backends
 	$(MAKE) compare

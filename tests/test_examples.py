@@ -14,6 +14,20 @@ def test_there_are_examples():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_ends_with_its_backend_independent_result(path):
+    """The last markdown cell is a "## Result" section stating what holds on every backend,
+    and the last code cell builds the `result` dict with the backend name and checks it."""
+    nbformat = pytest.importorskip("nbformat")
+    cells = nbformat.read(path, as_version=4).cells
+    markdown = [c.source for c in cells if c.cell_type == "markdown"]
+    code = [c.source for c in cells if c.cell_type == "code"]
+    assert markdown[-1].startswith("## Result"), markdown[-1][:80]
+    assert "every backend" in markdown[-1]
+    assert "result = {" in code[-1]
+    assert '"backend": keras.backend.backend()' in code[-1]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
