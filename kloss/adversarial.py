@@ -231,10 +231,9 @@ class MinimaxDiscriminator(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, one per loss entry, or per element.
 
     Example:
-
-    >>> loss = kloss.MinimaxDiscriminator()
-    >>> round(float(loss([[1.0], [0.0]], [[2.0], [-1.0]])), 4)
-    0.2201
+        >>> loss = kloss.MinimaxDiscriminator()
+        >>> round(float(loss([[1.0], [0.0]], [[2.0], [-1.0]])), 4)
+        0.2201
     """
 
     hyperparameters = ("label_smoothing",)
@@ -277,7 +276,9 @@ class MinimaxGenerator(ElementwiseLoss):
 
     Args:
         non_saturating: use `-log D(G(z))` (True) or `log(1 - D(G(z)))` (False).
-        reduction, name, dtype: as in `MinimaxDiscriminator`.
+        reduction: as in `MinimaxDiscriminator`.
+        name: as in `MinimaxDiscriminator`.
+        dtype: as in `MinimaxDiscriminator`.
 
     Call arguments:
         y_true: ignored: any array of the shape of `y_pred` (or without its trailing axis
@@ -286,10 +287,9 @@ class MinimaxGenerator(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, one per loss entry, or per element.
 
     Example:
-
-    >>> loss = kloss.MinimaxGenerator()
-    >>> round(float(loss([[1.0], [1.0]], [[0.0], [-3.0]])), 4)
-    1.8709
+        >>> loss = kloss.MinimaxGenerator()
+        >>> round(float(loss([[1.0], [1.0]], [[0.0], [-3.0]])), 4)
+        1.8709
     """
 
     hyperparameters = ("non_saturating",)
@@ -336,7 +336,9 @@ class LeastSquaresDiscriminator(ElementwiseLoss):
     Args:
         real_target: `b`, the output the discriminator is pushed to on real samples.
         fake_target: `a`, on generated samples; must differ from `real_target`.
-        reduction, name, dtype: as in `MinimaxDiscriminator`.
+        reduction: as in `MinimaxDiscriminator`.
+        name: as in `MinimaxDiscriminator`.
+        dtype: as in `MinimaxDiscriminator`.
 
     Call arguments:
         y_true: 1 for a real sample, 0 for a generated one (not the targets `a`, `b`), the
@@ -345,10 +347,9 @@ class LeastSquaresDiscriminator(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, one per loss entry, or per element.
 
     Example:
-
-    >>> loss = kloss.LeastSquaresDiscriminator()
-    >>> round(float(loss([[1.0], [0.0]], [[0.5], [0.5]])), 4)
-    0.125
+        >>> loss = kloss.LeastSquaresDiscriminator()
+        >>> round(float(loss([[1.0], [0.0]], [[0.5], [0.5]])), 4)
+        0.125
     """
 
     hyperparameters = ("real_target", "fake_target")
@@ -389,7 +390,9 @@ class LeastSquaresGenerator(ElementwiseLoss):
     Args:
         target: `c`, default 1 (the discriminator's real target). Mao et al.'s second
             setting uses `c = 0` with discriminator targets `-1` (fake) and `1` (real).
-        reduction, name, dtype: as in `MinimaxDiscriminator`.
+        reduction: as in `MinimaxDiscriminator`.
+        name: as in `MinimaxDiscriminator`.
+        dtype: as in `MinimaxDiscriminator`.
 
     Call arguments:
         y_true: ignored: any array of the shape of `y_pred` (or without its trailing axis
@@ -398,10 +401,9 @@ class LeastSquaresGenerator(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, one per loss entry, or per element.
 
     Example:
-
-    >>> loss = kloss.LeastSquaresGenerator()
-    >>> round(float(loss([[1.0], [1.0]], [[0.0], [3.0]])), 4)
-    1.25
+        >>> loss = kloss.LeastSquaresGenerator()
+        >>> round(float(loss([[1.0], [1.0]], [[0.0], [3.0]])), 4)
+        1.25
     """
 
     hyperparameters = ("target",)
@@ -440,7 +442,9 @@ class WassersteinCritic(ElementwiseLoss):
     (`keras.layers.SpectralNormalization`).
 
     Args:
-        reduction, name, dtype: as in `MinimaxDiscriminator`.
+        reduction: as in `MinimaxDiscriminator`.
+        name: as in `MinimaxDiscriminator`.
+        dtype: as in `MinimaxDiscriminator`.
 
     Call arguments:
         y_true: 1 for a real sample, 0 for a generated one, the shape of `y_pred` (or without
@@ -449,10 +453,9 @@ class WassersteinCritic(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, one per loss entry, or per element.
 
     Example:
-
-    >>> loss = kloss.WassersteinCritic()
-    >>> round(float(loss([[1.0], [0.0]], [[2.0], [-1.0]])), 4)
-    -1.5
+        >>> loss = kloss.WassersteinCritic()
+        >>> round(float(loss([[1.0], [0.0]], [[2.0], [-1.0]])), 4)
+        -1.5
     """
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
@@ -479,7 +482,9 @@ class WassersteinGenerator(ElementwiseLoss):
     (`HingeGenerator`).
 
     Args:
-        reduction, name, dtype: as in `MinimaxDiscriminator`.
+        reduction: as in `MinimaxDiscriminator`.
+        name: as in `MinimaxDiscriminator`.
+        dtype: as in `MinimaxDiscriminator`.
 
     Call arguments:
         y_true: ignored: any array of the shape of `y_pred` (or without its trailing axis
@@ -488,10 +493,9 @@ class WassersteinGenerator(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, one per loss entry, or per element.
 
     Example:
-
-    >>> loss = kloss.WassersteinGenerator()
-    >>> round(float(loss([[1.0], [1.0]], [[2.0], [-1.0]])), 4)
-    -0.5
+        >>> loss = kloss.WassersteinGenerator()
+        >>> round(float(loss([[1.0], [1.0]], [[2.0], [-1.0]])), 4)
+        -0.5
     """
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
@@ -526,7 +530,9 @@ class HingeDiscriminator(ElementwiseLoss):
     real and fake terms are this loss's on `tanh(x)`.
 
     Args:
-        reduction, name, dtype: as in `MinimaxDiscriminator`.
+        reduction: as in `MinimaxDiscriminator`.
+        name: as in `MinimaxDiscriminator`.
+        dtype: as in `MinimaxDiscriminator`.
 
     Call arguments:
         y_true: 1 for a real sample, 0 for a generated one, the shape of `y_pred` (or without
@@ -535,10 +541,9 @@ class HingeDiscriminator(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, one per loss entry, or per element.
 
     Example:
-
-    >>> loss = kloss.HingeDiscriminator()
-    >>> round(float(loss([[1.0], [0.0]], [[0.5], [-2.0]])), 4)
-    0.25
+        >>> loss = kloss.HingeDiscriminator()
+        >>> round(float(loss([[1.0], [0.0]], [[0.5], [-2.0]])), 4)
+        0.25
     """
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
@@ -566,7 +571,9 @@ class HingeGenerator(ElementwiseLoss):
     `tanh(x)`, plus 1.
 
     Args:
-        reduction, name, dtype: as in `MinimaxDiscriminator`.
+        reduction: as in `MinimaxDiscriminator`.
+        name: as in `MinimaxDiscriminator`.
+        dtype: as in `MinimaxDiscriminator`.
 
     Call arguments:
         y_true: ignored: any array of the shape of `y_pred` (or without its trailing axis
@@ -575,10 +582,9 @@ class HingeGenerator(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, one per loss entry, or per element.
 
     Example:
-
-    >>> loss = kloss.HingeGenerator()
-    >>> round(float(loss([[1.0], [1.0]], [[0.5], [-2.0]])), 4)
-    0.75
+        >>> loss = kloss.HingeGenerator()
+        >>> round(float(loss([[1.0], [1.0]], [[0.5], [-2.0]])), 4)
+        0.75
     """
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
@@ -654,7 +660,9 @@ def discriminator_loss(
         fake_output: its outputs on generated samples, any shape `(B', ...)`.
         objective: `"minimax"` (default), `"least_squares"`, `"wasserstein"` or `"hinge"`.
         label_smoothing: `"minimax"` only: one-sided smoothing `s` in `[0, 1)`, default 0.
-        real_target, fake_target: `"least_squares"` only: `b` and `a`, default 1 and 0.
+        real_target: `"least_squares"` only: the target `b` of real samples, default 1.
+        fake_target: `"least_squares"` only: the target `a` of generated samples,
+            default 0.
 
     Returns:
         A scalar in the dtype of `real_output` (float32 math for 16-bit inputs).

@@ -207,10 +207,9 @@ class IoU(_BoxLoss):
     `eps` in the denominator as torchvision's losses).
     {args}
     Example:
-
-    >>> loss = kloss.IoU()
-    >>> round(float(loss([[0.0, 0.0, 2.0, 2.0]], [[1.0, 1.0, 3.0, 3.0]])), 4)
-    0.8571
+        >>> loss = kloss.IoU()
+        >>> round(float(loss([[0.0, 0.0, 2.0, 2.0]], [[1.0, 1.0, 3.0, 3.0]])), 4)
+        0.8571
     """
 
     _kind = "iou"
@@ -234,10 +233,9 @@ class GIoU(_BoxLoss):
     (torchvision asserts `x2 >= x1`; kloss reads an inverted box as empty).
     {args}
     Example:
-
-    >>> loss = kloss.GIoU()
-    >>> round(float(loss([[0.0, 0.0, 1.0, 1.0]], [[2.0, 0.0, 3.0, 1.0]])), 4)
-    1.3333
+        >>> loss = kloss.GIoU()
+        >>> round(float(loss([[0.0, 0.0, 1.0, 1.0]], [[2.0, 0.0, 3.0, 1.0]])), 4)
+        1.3333
     """
 
     _kind = "giou"
@@ -260,10 +258,9 @@ class DIoU(_BoxLoss):
     than `GIoU`. Equals `torchvision.ops.distance_box_iou_loss(pred, true, eps=eps)`.
     {args}
     Example:
-
-    >>> loss = kloss.DIoU()
-    >>> round(float(loss([[0.0, 0.0, 2.0, 2.0]], [[1.0, 1.0, 3.0, 3.0]])), 4)
-    0.9683
+        >>> loss = kloss.DIoU()
+        >>> round(float(loss([[0.0, 0.0, 2.0, 2.0]], [[1.0, 1.0, 3.0, 3.0]])), 4)
+        0.9683
     """
 
     _kind = "diou"
@@ -297,10 +294,9 @@ class CIoU(_BoxLoss):
     `v_k = 4 / pi^2 * v` (tests/test_boxes.py pins it).
     {args}
     Example:
-
-    >>> loss = kloss.CIoU()
-    >>> round(float(loss([[0.0, 0.0, 2.0, 2.0]], [[1.0, 1.0, 4.0, 2.0]])), 4)
-    0.9666
+        >>> loss = kloss.CIoU()
+        >>> round(float(loss([[0.0, 0.0, 2.0, 2.0]], [[1.0, 1.0, 4.0, 2.0]])), 4)
+        0.9666
     """
 
     _kind = "ciou"

@@ -301,10 +301,9 @@ class BinaryCrossentropy(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, one per loss entry, or per element.
 
     Example:
-
-    >>> loss = kloss.BinaryCrossentropy(from_logits=True)
-    >>> round(float(loss([[0.0, 1.0], [1.0, 1.0]], [[-2.0, 3.0], [1.0, float("inf")]])), 4)
-    0.1222
+        >>> loss = kloss.BinaryCrossentropy(from_logits=True)
+        >>> round(float(loss([[0.0, 1.0], [1.0, 1.0]], [[-2.0, 3.0], [1.0, float("inf")]])), 4)
+        0.1222
     """
 
     hyperparameters = ("from_logits", "label_smoothing", "pos_weight")
@@ -354,14 +353,16 @@ class BinaryFocalCrossentropy(ElementwiseLoss):
         alpha: balance of the positive class in `[0, 1]`, a number or one per output (the
             last axis); `None` for no balancing. Default 0.25 (the paper's).
         gamma: focusing parameter `>= 0`. Default 2.
-        from_logits, label_smoothing: as in `BinaryCrossentropy`.
-        reduction, name, dtype: as in `BinaryCrossentropy`.
+        from_logits: as in `BinaryCrossentropy`.
+        label_smoothing: as in `BinaryCrossentropy`.
+        reduction: as in `BinaryCrossentropy`.
+        name: as in `BinaryCrossentropy`.
+        dtype: as in `BinaryCrossentropy`.
 
     Example:
-
-    >>> loss = kloss.BinaryFocalCrossentropy(from_logits=True)
-    >>> round(float(loss([[0.0, 1.0]], [[-100.0, -100.0]])), 4)
-    12.5
+        >>> loss = kloss.BinaryFocalCrossentropy(from_logits=True)
+        >>> round(float(loss([[0.0, 1.0]], [[-100.0, -100.0]])), 4)
+        12.5
     """
 
     hyperparameters = ("alpha", "gamma", "from_logits", "label_smoothing")
@@ -494,7 +495,9 @@ class CategoricalCrossentropy(_ClassAxisLoss):
         label_smoothing: in `[0, 1]`; targets become `t (1 - s) + s / C`.
         class_weights: one weight `>= 0` per class, or `None`.
         axis: the class axis, not 0. Default -1; 1 for channels-first `(B, C, H, W)`.
-        reduction, name, dtype: as in `BinaryCrossentropy`.
+        reduction: as in `BinaryCrossentropy`.
+        name: as in `BinaryCrossentropy`.
+        dtype: as in `BinaryCrossentropy`.
 
     Call arguments:
         y_true: targets, the shape of `y_pred`.
@@ -503,10 +506,9 @@ class CategoricalCrossentropy(_ClassAxisLoss):
             `axis`); per-element weights raise.
 
     Example:
-
-    >>> loss = kloss.CategoricalCrossentropy()
-    >>> round(float(loss([[0.0, 1.0, 0.0]], [[0.05, 0.9, 0.05]])), 4)
-    0.1054
+        >>> loss = kloss.CategoricalCrossentropy()
+        >>> round(float(loss([[0.0, 1.0, 0.0]], [[0.05, 0.9, 0.05]])), 4)
+        0.1054
     """
 
     hyperparameters = ("from_logits", "label_smoothing", "class_weights", "axis")
@@ -574,14 +576,18 @@ class CategoricalFocalCrossentropy(_ClassAxisLoss):
     Args:
         alpha: class balance, a number `>= 0` or one per class; `None` (default) for none.
         gamma: focusing parameter `>= 0`. Default 2.
-        from_logits, label_smoothing, class_weights, axis: as in `CategoricalCrossentropy`.
-        reduction, name, dtype: as in `BinaryCrossentropy`.
+        from_logits: as in `CategoricalCrossentropy`.
+        label_smoothing: as in `CategoricalCrossentropy`.
+        class_weights: as in `CategoricalCrossentropy`.
+        axis: as in `CategoricalCrossentropy`.
+        reduction: as in `BinaryCrossentropy`.
+        name: as in `BinaryCrossentropy`.
+        dtype: as in `BinaryCrossentropy`.
 
     Example:
-
-    >>> loss = kloss.CategoricalFocalCrossentropy(from_logits=True)
-    >>> round(float(loss([[0.0, 1.0]], [[0.0, -1e4]])), 1)
-    10000.0
+        >>> loss = kloss.CategoricalFocalCrossentropy(from_logits=True)
+        >>> round(float(loss([[0.0, 1.0]], [[0.0, -1e4]])), 1)
+        10000.0
     """
 
     hyperparameters = (
@@ -817,7 +823,9 @@ class SparseCategoricalCrossentropy(_SparseLoss):
         ignore_index: a label value whose entries count neither in the loss nor in the
             averages (e.g. -100 or 255), or `None`.
         axis: the class axis of `y_pred`, not 0. Default -1.
-        reduction, name, dtype: as in `BinaryCrossentropy`.
+        reduction: as in `BinaryCrossentropy`.
+        name: as in `BinaryCrossentropy`.
+        dtype: as in `BinaryCrossentropy`.
 
     Call arguments:
         y_true: integer class indices, `y_pred.shape` without `axis` (a size-1 axis there
@@ -826,10 +834,9 @@ class SparseCategoricalCrossentropy(_SparseLoss):
         sample_weight: one weight per sample or per label.
 
     Example:
-
-    >>> loss = kloss.SparseCategoricalCrossentropy(from_logits=True, ignore_index=-1)
-    >>> round(float(loss([1, -1], [[0.0, 2.0, 0.0], [5.0, 0.0, 0.0]])), 4)
-    0.2395
+        >>> loss = kloss.SparseCategoricalCrossentropy(from_logits=True, ignore_index=-1)
+        >>> round(float(loss([1, -1], [[0.0, 2.0, 0.0], [5.0, 0.0, 0.0]])), 4)
+        0.2395
     """
 
     hyperparameters = ("from_logits", "label_smoothing", "class_weights", "ignore_index", "axis")
@@ -890,15 +897,18 @@ class SparseCategoricalFocalCrossentropy(_SparseLoss):
     Args:
         alpha: class balance, a number `>= 0` or one per class; `None` (default) for none.
         gamma: focusing parameter `>= 0`. Default 2.
-        from_logits, class_weights, ignore_index, axis: as in
-            `SparseCategoricalCrossentropy`.
-        reduction, name, dtype: as in `BinaryCrossentropy`.
+        from_logits: as in `SparseCategoricalCrossentropy`.
+        class_weights: as in `SparseCategoricalCrossentropy`.
+        ignore_index: as in `SparseCategoricalCrossentropy`.
+        axis: as in `SparseCategoricalCrossentropy`.
+        reduction: as in `BinaryCrossentropy`.
+        name: as in `BinaryCrossentropy`.
+        dtype: as in `BinaryCrossentropy`.
 
     Example:
-
-    >>> loss = kloss.SparseCategoricalFocalCrossentropy(gamma=2.0)
-    >>> round(float(loss([1], [[0.5, 0.5]])), 4)
-    0.1733
+        >>> loss = kloss.SparseCategoricalFocalCrossentropy(gamma=2.0)
+        >>> round(float(loss([1], [[0.5, 0.5]])), 4)
+        0.1733
     """
 
     hyperparameters = ("alpha", "gamma", "from_logits", "class_weights", "ignore_index", "axis")
@@ -970,13 +980,14 @@ class KLDivergence(_ClassAxisLoss):
     Args:
         from_logits: whether `y_pred` holds logits (True) or probabilities (False).
         axis: the class axis, not 0. Default -1.
-        reduction, name, dtype: as in `BinaryCrossentropy`.
+        reduction: as in `BinaryCrossentropy`.
+        name: as in `BinaryCrossentropy`.
+        dtype: as in `BinaryCrossentropy`.
 
     Example:
-
-    >>> loss = kloss.KLDivergence()
-    >>> round(float(loss([[0.0, 0.5, 0.5]], [[0.2, 0.4, 0.4]])), 4)
-    0.2231
+        >>> loss = kloss.KLDivergence()
+        >>> round(float(loss([[0.0, 0.5, 0.5]], [[0.2, 0.4, 0.4]])), 4)
+        0.2231
     """
 
     hyperparameters = ("from_logits", "axis")
@@ -1025,13 +1036,14 @@ class Hinge(ElementwiseLoss):
     backend. Equals `keras.losses.Hinge` and `optax.hinge_loss` (mean over the last axis).
 
     Args:
-        reduction, name, dtype: as in `BinaryCrossentropy`.
+        reduction: as in `BinaryCrossentropy`.
+        name: as in `BinaryCrossentropy`.
+        dtype: as in `BinaryCrossentropy`.
 
     Example:
-
-    >>> loss = kloss.Hinge()
-    >>> round(float(loss([[1.0, 0.0]], [[0.3, -2.0]])), 4)
-    0.35
+        >>> loss = kloss.Hinge()
+        >>> round(float(loss([[1.0, 0.0]], [[0.3, -2.0]])), 4)
+        0.35
     """
 
     _elements = staticmethod(_hinge_elements)
@@ -1050,13 +1062,14 @@ class SquaredHinge(ElementwiseLoss):
     A smooth hinge (labels 0 are read as -1). Equals `keras.losses.SquaredHinge`.
 
     Args:
-        reduction, name, dtype: as in `BinaryCrossentropy`.
+        reduction: as in `BinaryCrossentropy`.
+        name: as in `BinaryCrossentropy`.
+        dtype: as in `BinaryCrossentropy`.
 
     Example:
-
-    >>> loss = kloss.SquaredHinge()
-    >>> round(float(loss([[1.0, 0.0]], [[0.3, -2.0]])), 4)
-    0.245
+        >>> loss = kloss.SquaredHinge()
+        >>> round(float(loss([[1.0, 0.0]], [[0.3, -2.0]])), 4)
+        0.245
     """
 
     _elements = staticmethod(_squared_hinge_elements)
@@ -1088,7 +1101,9 @@ class CategoricalHinge(KlossLoss):
     margin. The gradient at the kink (margin exactly 0) is 0 on every backend.
 
     Args:
-        reduction, name, dtype: as in `BinaryCrossentropy`.
+        reduction: as in `BinaryCrossentropy`.
+        name: as in `BinaryCrossentropy`.
+        dtype: as in `BinaryCrossentropy`.
 
     Call arguments:
         y_true: one-hot labels `(B, ..., C)`.
@@ -1096,10 +1111,9 @@ class CategoricalHinge(KlossLoss):
         sample_weight: one weight per sample or per loss entry.
 
     Example:
-
-    >>> loss = kloss.CategoricalHinge()
-    >>> round(float(loss([[0.0, 1.0, 0.0]], [[-1.0, 0.5, -2.0]])), 4)
-    0.0
+        >>> loss = kloss.CategoricalHinge()
+        >>> round(float(loss([[0.0, 1.0, 0.0]], [[-1.0, 0.5, -2.0]])), 4)
+        0.0
     """
 
     def call(self, y_true, y_pred):

@@ -98,13 +98,12 @@ class Combined(KlossLoss):
         y_true, y_pred, sample_weight: passed on to every term.
 
     Example:
-
-    >>> import numpy as np
-    >>> y_true = np.array([[0.0, 1.0], [1.0, 1.0]], "float32")
-    >>> y_pred = np.array([[0.5, 1.0], [1.0, 0.0]], "float32")
-    >>> loss = kloss.MeanSquaredError() + 0.5 * kloss.MeanAbsoluteError()
-    >>> round(float(loss(y_true, y_pred)), 4)  # 0.3125 + 0.5 * 0.375
-    0.5
+        >>> import numpy as np
+        >>> y_true = np.array([[0.0, 1.0], [1.0, 1.0]], "float32")
+        >>> y_pred = np.array([[0.5, 1.0], [1.0, 0.0]], "float32")
+        >>> loss = kloss.MeanSquaredError() + 0.5 * kloss.MeanAbsoluteError()
+        >>> round(float(loss(y_true, y_pred)), 4)  # 0.3125 + 0.5 * 0.375
+        0.5
     """
 
     def __init__(
@@ -146,7 +145,8 @@ def combined(y_true, y_pred, losses, weights=None):
     """Per-sample `sum_i w_i * loss_i(y_true, y_pred)`: the terms' unreduced values.
 
     Args:
-        y_true, y_pred: passed on to every term.
+        y_true: passed on to every term.
+        y_pred: passed on to every term.
         losses: a dict `{loss: weight}` or a list of `keras.losses.Loss` instances.
         weights: one number per loss when `losses` is a list (default 1 each).
 

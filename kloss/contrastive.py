@@ -178,11 +178,10 @@ class NTXent(KlossLoss):
     Returns (from `ntxent`): `(B,)`.
 
     Example:
-
-    >>> loss = kloss.NTXent(temperature=0.5)
-    >>> views = [[[1.0, 0.0], [1.0, 0.2]], [[0.0, 1.0], [-0.3, 1.0]]]
-    >>> round(float(loss([0.0, 0.0], views)), 4)
-    0.2444
+        >>> loss = kloss.NTXent(temperature=0.5)
+        >>> views = [[[1.0, 0.0], [1.0, 0.2]], [[0.0, 1.0], [-0.3, 1.0]]]
+        >>> round(float(loss([0.0, 0.0], views)), 4)
+        0.2444
     """
 
     hyperparameters = ("temperature",)
@@ -255,7 +254,9 @@ class InfoNCE(KlossLoss):
         temperature: the softmax temperature, `> 0`. Default 0.1.
         symmetric: average the row-direction (u to v) and the column-direction (v to u)
             cross-entropies, as CLIP. Default False (u to v only).
-        reduction, name, dtype: as in `NTXent`.
+        reduction: as in `NTXent`.
+        name: as in `NTXent`.
+        dtype: as in `NTXent`.
 
     Call arguments:
         y_true: ignored (the matching pairs are the diagonal); pass zeros of shape `(B,)`.
@@ -266,11 +267,10 @@ class InfoNCE(KlossLoss):
     Returns (from `info_nce`): `(B,)`.
 
     Example:
-
-    >>> loss = kloss.InfoNCE(temperature=0.5, symmetric=True)
-    >>> pairs = [[[1.0, 0.0], [1.0, 0.2]], [[0.0, 1.0], [-0.3, 1.0]]]
-    >>> round(float(loss([0.0, 0.0], pairs)), 4)
-    0.1356
+        >>> loss = kloss.InfoNCE(temperature=0.5, symmetric=True)
+        >>> pairs = [[[1.0, 0.0], [1.0, 0.2]], [[0.0, 1.0], [-0.3, 1.0]]]
+        >>> round(float(loss([0.0, 0.0], pairs)), 4)
+        0.1356
     """
 
     hyperparameters = ("temperature", "symmetric")
@@ -355,7 +355,9 @@ class SupervisedContrastive(KlossLoss):
 
     Args:
         temperature: the softmax temperature, `> 0`. Default 0.1.
-        reduction, name, dtype: as in `NTXent`.
+        reduction: as in `NTXent`.
+        name: as in `NTXent`.
+        dtype: as in `NTXent`.
 
     Call arguments:
         y_true: integer class labels `(B,)` (or `(B, 1)`); float labels raise a `TypeError`.
@@ -365,11 +367,10 @@ class SupervisedContrastive(KlossLoss):
     Returns (from `supervised_contrastive`): `(B,)`.
 
     Example:
-
-    >>> loss = kloss.SupervisedContrastive(temperature=0.5)
-    >>> z = [[1.0, 0.0], [0.8, 0.3], [0.0, 1.0], [0.2, -1.0]]
-    >>> round(float(loss([0, 0, 1, 2], z)), 4)
-    0.3374
+        >>> loss = kloss.SupervisedContrastive(temperature=0.5)
+        >>> z = [[1.0, 0.0], [0.8, 0.3], [0.0, 1.0], [0.2, -1.0]]
+        >>> round(float(loss([0, 0, 1, 2], z)), 4)
+        0.3374
     """
 
     hyperparameters = ("temperature",)
@@ -439,7 +440,9 @@ class SigLIP(KlossLoss):
     Args:
         temperature: the logit scale `t`, `> 0` (multiplies the cosine). Default 10.
         bias: the logit bias `b`, a finite number. Default -10.
-        reduction, name, dtype: as in `NTXent`.
+        reduction: as in `NTXent`.
+        name: as in `NTXent`.
+        dtype: as in `NTXent`.
 
     Call arguments:
         y_true: ignored (the matching pairs are the diagonal); pass zeros of shape `(B,)`.
@@ -450,11 +453,10 @@ class SigLIP(KlossLoss):
     Returns (from `siglip`): `(B,)`.
 
     Example:
-
-    >>> loss = kloss.SigLIP()
-    >>> pairs = [[[1.0, 0.0], [1.0, 0.2]], [[0.0, 1.0], [-0.3, 1.0]]]
-    >>> round(float(loss([0.0, 0.0], pairs)), 4)
-    0.8607
+        >>> loss = kloss.SigLIP()
+        >>> pairs = [[[1.0, 0.0], [1.0, 0.2]], [[0.0, 1.0], [-0.3, 1.0]]]
+        >>> round(float(loss([0.0, 0.0], pairs)), 4)
+        0.8607
     """
 
     hyperparameters = ("temperature", "bias")

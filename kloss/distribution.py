@@ -138,10 +138,9 @@ class EarthMovers(_ClassAxisLoss):
             `axis`); per-element weights raise.
 
     Example:
-
-    >>> loss = kloss.EarthMovers(power=1)
-    >>> round(float(loss([[0.0, 0.0, 1.0]], [[0.5, 0.5, 0.0]])), 4)
-    1.5
+        >>> loss = kloss.EarthMovers(power=1)
+        >>> round(float(loss([[0.0, 0.0, 1.0]], [[0.5, 0.5, 0.0]])), 4)
+        1.5
     """
 
     hyperparameters = ("power", "from_logits", "axis")
@@ -331,7 +330,9 @@ class Sinkhorn(KlossLoss):
             loop is unrolled under torch.compile (a longer compile for many iterations).
         from_logits: whether `y_pred` holds logits (`log a` is a log-softmax) or
             probabilities. Default False.
-        reduction, name, dtype: as in `EarthMovers`.
+        reduction: as in `EarthMovers`.
+        name: as in `EarthMovers`.
+        dtype: as in `EarthMovers`.
 
     Call arguments:
         y_true: the target histogram `b` (summing to 1, e.g. one-hot), the shape of
@@ -340,10 +341,9 @@ class Sinkhorn(KlossLoss):
         sample_weight: one weight per sample or per loss entry (`y_pred.shape[:-1]`).
 
     Example:
-
-    >>> loss = kloss.Sinkhorn([[0.0, 1.0], [1.0, 0.0]], epsilon=0.01)
-    >>> round(float(loss([[0.0, 1.0]], [[0.75, 0.25]])), 4)
-    0.75
+        >>> loss = kloss.Sinkhorn([[0.0, 1.0], [1.0, 0.0]], epsilon=0.01)
+        >>> round(float(loss([[0.0, 1.0]], [[0.75, 0.25]])), 4)
+        0.75
     """
 
     hyperparameters = ("cost_matrix", "epsilon", "iterations", "from_logits")

@@ -176,12 +176,11 @@ class TotalVariation(KlossLoss):
     Returns (from `total_variation`): `(B,)`.
 
     Example:
-
-    >>> image = [[[[0.0], [1.0]], [[2.0], [4.0]]]]  # one 2x2 image, one channel
-    >>> round(float(kloss.TotalVariation()([0.0], image)), 4)
-    18.0
-    >>> round(float(kloss.TotalVariation(power=1)([0.0], image)), 4)
-    8.0
+        >>> image = [[[[0.0], [1.0]], [[2.0], [4.0]]]]  # one 2x2 image, one channel
+        >>> round(float(kloss.TotalVariation()([0.0], image)), 4)
+        18.0
+        >>> round(float(kloss.TotalVariation(power=1)([0.0], image)), 4)
+        8.0
     """
 
     hyperparameters = ("power", "data_format")
@@ -417,7 +416,8 @@ class SSIM(_SSIMBase):
         filter_size: the Gaussian window's size in pixels, `>= 1`. Default 11. Images must be
             at least this big (a `ValueError` names both sizes).
         filter_sigma: the Gaussian's standard deviation, `> 0`. Default 1.5.
-        k1, k2: the stabilizing constants, `> 0`. Defaults 0.01 and 0.03.
+        k1: the first stabilizing constant (of the means), `> 0`. Default 0.01.
+        k2: the second stabilizing constant (of the variances), `> 0`. Default 0.03.
         data_format: `"channels_last"` (`(B, H, W, C)`), `"channels_first"`
             (`(B, C, H, W)`) or None (default): `keras.config.image_data_format()`.
         reduction: `"sum_over_batch_size"` (default), `"sum"`, `"mean"`,
@@ -433,14 +433,13 @@ class SSIM(_SSIMBase):
     Returns (from `ssim`): `(B,)`.
 
     Example:
-
-    >>> import numpy as np
-    >>> x = np.linspace(0.0, 1.0, 64, dtype="float32").reshape(1, 8, 8, 1)
-    >>> loss = kloss.SSIM(filter_size=3)
-    >>> round(float(loss(x, x)), 4)
-    0.0
-    >>> round(float(loss(x, 1.0 - x)), 4)
-    1.6503
+        >>> import numpy as np
+        >>> x = np.linspace(0.0, 1.0, 64, dtype="float32").reshape(1, 8, 8, 1)
+        >>> loss = kloss.SSIM(filter_size=3)
+        >>> round(float(loss(x, x)), 4)
+        0.0
+        >>> round(float(loss(x, 1.0 - x)), 4)
+        1.6503
     """
 
     hyperparameters = ("max_val", "filter_size", "filter_sigma", "k1", "k2", "data_format")
@@ -577,7 +576,8 @@ class MultiScaleSSIM(_SSIMBase):
             `(0.0448, 0.2856, 0.3001, 0.2363, 0.1333)`.
         filter_size: the Gaussian window's size, `>= 1`. Default 11.
         filter_sigma: the Gaussian's standard deviation, `> 0`. Default 1.5.
-        k1, k2: the stabilizing constants, `> 0`. Defaults 0.01 and 0.03.
+        k1: the first stabilizing constant (of the means), `> 0`. Default 0.01.
+        k2: the second stabilizing constant (of the variances), `> 0`. Default 0.03.
         data_format: `"channels_last"`, `"channels_first"` or None (default):
             `keras.config.image_data_format()`.
         reduction: `"sum_over_batch_size"` (default), `"sum"`, `"mean"`,
@@ -593,14 +593,13 @@ class MultiScaleSSIM(_SSIMBase):
     Returns (from `multi_scale_ssim`): `(B,)`.
 
     Example:
-
-    >>> import numpy as np
-    >>> x = np.linspace(0.0, 1.0, 256, dtype="float32").reshape(1, 16, 16, 1)
-    >>> loss = kloss.MultiScaleSSIM(filter_size=3, power_factors=[0.3, 0.3, 0.4])
-    >>> round(float(loss(x, x)), 4)
-    0.0
-    >>> round(float(loss(x, np.sqrt(x))), 4)
-    0.0818
+        >>> import numpy as np
+        >>> x = np.linspace(0.0, 1.0, 256, dtype="float32").reshape(1, 16, 16, 1)
+        >>> loss = kloss.MultiScaleSSIM(filter_size=3, power_factors=[0.3, 0.3, 0.4])
+        >>> round(float(loss(x, x)), 4)
+        0.0
+        >>> round(float(loss(x, np.sqrt(x))), 4)
+        0.0818
     """
 
     hyperparameters = (
@@ -920,15 +919,14 @@ class Perceptual(KlossLoss):
         model.compile(optimizer="adam", loss=loss)  # images in [0, 255], RGB
 
     Example:
-
-    >>> import keras, numpy as np
-    >>> inputs = keras.Input((4, 4, 1))
-    >>> conv = keras.layers.Conv2D(1, 2, use_bias=False, kernel_initializer="ones")
-    >>> extractor = keras.Model(inputs, conv(inputs))
-    >>> loss = kloss.Perceptual(extractor)
-    >>> x = np.zeros((1, 4, 4, 1), "float32")
-    >>> round(float(loss(x, x + 0.5)), 4)
-    4.0
+        >>> import keras, numpy as np
+        >>> inputs = keras.Input((4, 4, 1))
+        >>> conv = keras.layers.Conv2D(1, 2, use_bias=False, kernel_initializer="ones")
+        >>> extractor = keras.Model(inputs, conv(inputs))
+        >>> loss = kloss.Perceptual(extractor)
+        >>> x = np.zeros((1, 4, 4, 1), "float32")
+        >>> round(float(loss(x, x + 0.5)), 4)
+        4.0
     """
 
     hyperparameters = ("feature_extractor", "layers", "layer_weights", "weights")

@@ -359,12 +359,11 @@ class Lovasz(KlossLoss):
         sample_weight: one weight per image, `(B,)` or `(B, 1)`.
 
     Example:
-
-    >>> loss = kloss.Lovasz()
-    >>> labels = [[[0, 1], [1, 2]]]
-    >>> logits = [[[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [[1.0, 0.5, 0.0], [0.0, 0.0, 3.0]]]]
-    >>> round(float(loss(labels, logits)), 4)
-    0.3622
+        >>> loss = kloss.Lovasz()
+        >>> labels = [[[0, 1], [1, 2]]]
+        >>> logits = [[[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [[1.0, 0.5, 0.0], [0.0, 0.0, 3.0]]]]
+        >>> round(float(loss(labels, logits)), 4)
+        0.3622
     """
 
     hyperparameters = ("mode", "per_image", "ignore_index", "from_logits", "data_format")

@@ -257,15 +257,14 @@ class TripletSemiHard(_MiningLoss):
         sample_weight: `(B,)` or `(B, 1)`, one weight per row (anchor).
 
     Example:
+        >>> loss = kloss.TripletSemiHard(margin=1.0)
+        >>> labels = [0, 0, 1, 1]
+        >>> embeddings = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.5], [2.0, 1.0]]
+        >>> round(float(loss(labels, embeddings)), 4)
+        0.5625
 
-    >>> loss = kloss.TripletSemiHard(margin=1.0)
-    >>> labels = [0, 0, 1, 1]
-    >>> embeddings = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.5], [2.0, 1.0]]
-    >>> round(float(loss(labels, embeddings)), 4)
-    0.5625
-
-    Reference: Schroff et al., "FaceNet: A Unified Embedding for Face Recognition and
-    Clustering", CVPR 2015.
+        Reference: Schroff et al., "FaceNet: A Unified Embedding for Face Recognition and
+        Clustering", CVPR 2015.
     """
 
     hyperparameters = ("margin", "distance")
@@ -350,7 +349,9 @@ class TripletHard(_MiningLoss):
         margin: the margin, a number `>= 0`; unused when `soft=True`. Default 1.0.
         soft: use the soft margin `log(1 + exp(.))`. Default False.
         distance: `"squared_euclidean"` (default), `"euclidean"` or `"cosine"`.
-        reduction, name, dtype: as in `TripletSemiHard`.
+        reduction: as in `TripletSemiHard`.
+        name: as in `TripletSemiHard`.
+        dtype: as in `TripletSemiHard`.
 
     Call arguments:
         y_true: integer class labels `(B,)` (or `(B, 1)`).
@@ -358,15 +359,14 @@ class TripletHard(_MiningLoss):
         sample_weight: `(B,)` or `(B, 1)`, one weight per row (anchor).
 
     Example:
+        >>> loss = kloss.TripletHard(margin=1.0)
+        >>> labels = [0, 0, 1, 1]
+        >>> embeddings = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.5], [2.0, 1.0]]
+        >>> round(float(loss(labels, embeddings)), 4)
+        1.5625
 
-    >>> loss = kloss.TripletHard(margin=1.0)
-    >>> labels = [0, 0, 1, 1]
-    >>> embeddings = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.5], [2.0, 1.0]]
-    >>> round(float(loss(labels, embeddings)), 4)
-    1.5625
-
-    Reference: Hermans et al., "In Defense of the Triplet Loss for Person
-    Re-Identification", 2017.
+        Reference: Hermans et al., "In Defense of the Triplet Loss for Person
+        Re-Identification", 2017.
     """
 
     hyperparameters = ("margin", "soft", "distance")
@@ -461,7 +461,9 @@ class LiftedStructure(_MiningLoss):
 
     Args:
         margin: the margin, a number `>= 0`. Default 1.0.
-        reduction, name, dtype: as in `TripletSemiHard`.
+        reduction: as in `TripletSemiHard`.
+        name: as in `TripletSemiHard`.
+        dtype: as in `TripletSemiHard`.
 
     Call arguments:
         y_true: integer class labels `(B,)` (or `(B, 1)`).
@@ -469,15 +471,14 @@ class LiftedStructure(_MiningLoss):
         sample_weight: `(B,)` or `(B, 1)`, one weight per row (anchor).
 
     Example:
+        >>> loss = kloss.LiftedStructure(margin=1.0)
+        >>> labels = [0, 0, 1, 1]
+        >>> embeddings = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.5], [2.0, 1.0]]
+        >>> round(float(loss(labels, embeddings)), 4)
+        2.6204
 
-    >>> loss = kloss.LiftedStructure(margin=1.0)
-    >>> labels = [0, 0, 1, 1]
-    >>> embeddings = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.5], [2.0, 1.0]]
-    >>> round(float(loss(labels, embeddings)), 4)
-    2.6204
-
-    Reference: Song et al., "Deep Metric Learning via Lifted Structured Feature Embedding",
-    CVPR 2016.
+        Reference: Song et al., "Deep Metric Learning via Lifted Structured Feature Embedding",
+        CVPR 2016.
     """
 
     hyperparameters = ("margin",)
@@ -544,7 +545,9 @@ class MultiSimilarity(_MiningLoss):
         alpha: scale of the positive term, `> 0`. Default 2.
         beta: scale of the negative term, `> 0`. Default 50.
         base: the similarity threshold `lambda`, a number. Default 0.5.
-        reduction, name, dtype: as in `TripletSemiHard`.
+        reduction: as in `TripletSemiHard`.
+        name: as in `TripletSemiHard`.
+        dtype: as in `TripletSemiHard`.
 
     Call arguments:
         y_true: integer class labels `(B,)` (or `(B, 1)`).
@@ -552,15 +555,14 @@ class MultiSimilarity(_MiningLoss):
         sample_weight: `(B,)` or `(B, 1)`, one weight per row (anchor).
 
     Example:
+        >>> loss = kloss.MultiSimilarity()
+        >>> labels = [0, 0, 1, 1]
+        >>> embeddings = [[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [-1.0, 1.0]]
+        >>> round(float(loss(labels, embeddings)), 4)
+        0.3572
 
-    >>> loss = kloss.MultiSimilarity()
-    >>> labels = [0, 0, 1, 1]
-    >>> embeddings = [[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [-1.0, 1.0]]
-    >>> round(float(loss(labels, embeddings)), 4)
-    0.3572
-
-    Reference: Wang et al., "Multi-Similarity Loss with General Pair Weighting for Deep
-    Metric Learning", CVPR 2019.
+        Reference: Wang et al., "Multi-Similarity Loss with General Pair Weighting for Deep
+        Metric Learning", CVPR 2019.
     """
 
     hyperparameters = ("alpha", "beta", "base")
@@ -659,7 +661,9 @@ class NPairs(_MiningLoss):
     Sohn's paper adds an L2 penalty on the embeddings, which is left to the model here.
 
     Args:
-        reduction, name, dtype: as in `TripletSemiHard`.
+        reduction: as in `TripletSemiHard`.
+        name: as in `TripletSemiHard`.
+        dtype: as in `TripletSemiHard`.
 
     Call arguments:
         y_true: integer class labels `(B,)` (or `(B, 1)`).
@@ -667,15 +671,14 @@ class NPairs(_MiningLoss):
         sample_weight: `(B,)` or `(B, 1)`, one weight per row.
 
     Example:
+        >>> loss = kloss.NPairs()
+        >>> labels = [0, 1, 0, 1]
+        >>> embeddings = [[1.0, 0.0], [0.0, 1.0], [1.0, 0.5], [0.5, 1.0]]
+        >>> round(float(loss(labels, embeddings)), 4)
+        0.4741
 
-    >>> loss = kloss.NPairs()
-    >>> labels = [0, 1, 0, 1]
-    >>> embeddings = [[1.0, 0.0], [0.0, 1.0], [1.0, 0.5], [0.5, 1.0]]
-    >>> round(float(loss(labels, embeddings)), 4)
-    0.4741
-
-    Reference: Sohn, "Improved Deep Metric Learning with Multi-class N-pair Loss
-    Objective", NeurIPS 2016.
+        Reference: Sohn, "Improved Deep Metric Learning with Multi-class N-pair Loss
+        Objective", NeurIPS 2016.
     """
 
     _fn = staticmethod(_npairs)

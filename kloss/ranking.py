@@ -124,10 +124,9 @@ class Contrastive(ElementwiseLoss):
         sample_weight: `(B,)`, `(B, 1)`, or one per distance.
 
     Example:
-
-    >>> loss = kloss.Contrastive(margin=1.0)
-    >>> round(float(loss([1.0, 0.0, 0.0], [0.5, 0.2, 1.5])), 4)
-    0.1483
+        >>> loss = kloss.Contrastive(margin=1.0)
+        >>> round(float(loss([1.0, 0.0, 0.0], [0.5, 0.2, 1.5])), 4)
+        0.1483
     """
 
     hyperparameters = ("margin",)
@@ -245,11 +244,10 @@ class Triplet(KlossLoss):
     Returns one value per triplet, `(B,)`.
 
     Example:
-
-    >>> loss = kloss.Triplet(margin=1.0)
-    >>> y_pred = [[[0.0, 0.0], [1.0, 0.0], [0.5, 0.0]], [[0.0, 0.0], [0.0, 1.0], [2.0, 0.0]]]
-    >>> round(float(loss([0.0, 0.0], y_pred)), 4)
-    0.875
+        >>> loss = kloss.Triplet(margin=1.0)
+        >>> y_pred = [[[0.0, 0.0], [1.0, 0.0], [0.5, 0.0]], [[0.0, 0.0], [0.0, 1.0], [2.0, 0.0]]]
+        >>> round(float(loss([0.0, 0.0], y_pred)), 4)
+        0.875
     """
 
     hyperparameters = ("margin", "distance", "swap", "soft")
@@ -348,10 +346,9 @@ class MarginRanking(KlossLoss):
     Returns one value per pair, `(B,)`.
 
     Example:
-
-    >>> loss = kloss.MarginRanking(margin=0.5)
-    >>> round(float(loss([1.0, -1.0, 0.0], [[2.0, 1.0], [0.3, 0.5], [1.0, 0.0]])), 4)
-    0.6
+        >>> loss = kloss.MarginRanking(margin=0.5)
+        >>> round(float(loss([1.0, -1.0, 0.0], [[2.0, 1.0], [0.3, 0.5], [1.0, 0.0]])), 4)
+        0.6
     """
 
     hyperparameters = ("margin",)

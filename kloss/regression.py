@@ -148,10 +148,9 @@ class MeanSquaredError(ElementwiseLoss):
             shape of `y_pred`: each squared error is weighted before the mean over `D`).
 
     Example:
-
-    >>> loss = kloss.MeanSquaredError()
-    >>> round(float(loss([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 0.0]])), 4)
-    0.5
+        >>> loss = kloss.MeanSquaredError()
+        >>> round(float(loss([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 0.0]])), 4)
+        0.5
     """
 
     _elements = staticmethod(_squared_error)
@@ -178,13 +177,14 @@ class MeanAbsoluteError(ElementwiseLoss):
     zero error is 0 on every backend (JAX's `abs` gives 1 there).
 
     Args:
-        reduction, name, dtype: as in `MeanSquaredError`.
+        reduction: as in `MeanSquaredError`.
+        name: as in `MeanSquaredError`.
+        dtype: as in `MeanSquaredError`.
 
     Example:
-
-    >>> loss = kloss.MeanAbsoluteError()
-    >>> round(float(loss([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 0.0]])), 4)
-    0.5
+        >>> loss = kloss.MeanAbsoluteError()
+        >>> round(float(loss([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 0.0]])), 4)
+        0.5
     """
 
     _elements = staticmethod(_absolute_error)
@@ -221,13 +221,14 @@ class Huber(ElementwiseLoss):
 
     Args:
         delta: the error at which the loss turns linear, > 0. Default 1.0.
-        reduction, name, dtype: as in `MeanSquaredError`.
+        reduction: as in `MeanSquaredError`.
+        name: as in `MeanSquaredError`.
+        dtype: as in `MeanSquaredError`.
 
     Example:
-
-    >>> loss = kloss.Huber(delta=1.0)
-    >>> round(float(loss([[0.0], [0.0]], [[0.5], [3.0]])), 4)
-    1.3125
+        >>> loss = kloss.Huber(delta=1.0)
+        >>> round(float(loss([[0.0], [0.0]], [[0.5], [3.0]])), 4)
+        1.3125
     """
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None, dtype=None):
@@ -258,13 +259,14 @@ class LogCosh(ElementwiseLoss):
     last axis and `keras.losses.LogCosh`.
 
     Args:
-        reduction, name, dtype: as in `MeanSquaredError`.
+        reduction: as in `MeanSquaredError`.
+        name: as in `MeanSquaredError`.
+        dtype: as in `MeanSquaredError`.
 
     Example:
-
-    >>> loss = kloss.LogCosh()
-    >>> round(float(loss([[0.0], [0.0]], [[1.0], [100.0]])), 4)
-    49.8703
+        >>> loss = kloss.LogCosh()
+        >>> round(float(loss([[0.0], [0.0]], [[1.0], [100.0]])), 4)
+        49.8703
     """
 
     _elements = staticmethod(_log_cosh)
@@ -302,13 +304,14 @@ class Pinball(ElementwiseLoss):
 
     Args:
         quantile: the target quantile, in [0, 1]. Default 0.5.
-        reduction, name, dtype: as in `MeanSquaredError`.
+        reduction: as in `MeanSquaredError`.
+        name: as in `MeanSquaredError`.
+        dtype: as in `MeanSquaredError`.
 
     Example:
-
-    >>> loss = kloss.Pinball(quantile=0.9)
-    >>> round(float(loss([[1.0], [1.0]], [[0.0], [2.0]])), 4)
-    0.5
+        >>> loss = kloss.Pinball(quantile=0.9)
+        >>> round(float(loss([[1.0], [1.0]], [[0.0], [2.0]])), 4)
+        0.5
     """
 
     def __init__(self, quantile=0.5, reduction="sum_over_batch_size", name=None, dtype=None):
@@ -362,13 +365,14 @@ class Poisson(ElementwiseLoss):
         log_input: whether `y_pred` holds log-rates. Default False.
         epsilon: added to the rate inside the log when `log_input=False`, >= 0. Default
             `None`: `keras.config.epsilon()` (1e-7) at call time.
-        reduction, name, dtype: as in `MeanSquaredError`.
+        reduction: as in `MeanSquaredError`.
+        name: as in `MeanSquaredError`.
+        dtype: as in `MeanSquaredError`.
 
     Example:
-
-    >>> loss = kloss.Poisson()
-    >>> round(float(loss([[2.0], [0.0]], [[1.0], [0.5]])), 4)
-    0.75
+        >>> loss = kloss.Poisson()
+        >>> round(float(loss([[2.0], [0.0]], [[1.0], [0.5]])), 4)
+        0.75
     """
 
     def __init__(
@@ -438,7 +442,9 @@ class CosineProximity(KlossLoss):
 
     Args:
         axis: the axis along which the cosine is taken; not the batch axis 0. Default -1.
-        reduction, name, dtype: as in `MeanSquaredError`.
+        reduction: as in `MeanSquaredError`.
+        name: as in `MeanSquaredError`.
+        dtype: as in `MeanSquaredError`.
 
     Call arguments:
         y_true, y_pred: `(B, ..., D)` vectors along `axis`; rank >= 2.
@@ -447,10 +453,9 @@ class CosineProximity(KlossLoss):
     Returns (from `cosine_proximity`): `y_pred.shape` without `axis`.
 
     Example:
-
-    >>> loss = kloss.CosineProximity()
-    >>> round(float(loss([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 1.0]])), 4)
-    -0.8536
+        >>> loss = kloss.CosineProximity()
+        >>> round(float(loss([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 1.0]])), 4)
+        -0.8536
     """
 
     hyperparameters = ("axis",)

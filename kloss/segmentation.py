@@ -406,7 +406,9 @@ _OPTIONS_DOC = """
             `"binary"` and `"multilabel"` modes, each entry equal to it.
         data_format: `"channels_last"` (`(B, ..., C)`) or `"channels_first"`
             (`(B, C, ...)`); `None` reads `keras.config.image_data_format()`.
-        reduction, name, dtype: as in `kloss.BinaryCrossentropy`.
+        reduction: as in `kloss.BinaryCrossentropy`.
+        name: as in `kloss.BinaryCrossentropy`.
+        dtype: as in `kloss.BinaryCrossentropy`.
 
     Call arguments:
         y_true: labels, as `mode` says; 2-D images or 3-D volumes.
@@ -479,11 +481,10 @@ class Dice(_OverlapLoss):
     MONAI's mean over classes of `w_c l_c` is `sum_c w_c / C` times kloss's weighted mean.
     {options}
     Example:
-
-    >>> loss = kloss.Dice(mode="binary")
-    >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]]]
-    >>> round(float(loss(y_true, [[[[0.8], [0.4]], [[0.2], [0.0]]]])), 4)
-    0.2941
+        >>> loss = kloss.Dice(mode="binary")
+        >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]]]
+        >>> round(float(loss(y_true, [[[[0.8], [0.4]], [[0.2], [0.0]]]])), 4)
+        0.2941
     """
 
     _kind = "dice"
@@ -547,11 +548,10 @@ class Jaccard(_OverlapLoss):
     constants are twice kloss's `smooth`.
     {options}
     Example:
-
-    >>> loss = kloss.Jaccard(mode="binary")
-    >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]]]
-    >>> round(float(loss(y_true, [[[[0.8], [0.4]], [[0.2], [0.0]]]])), 4)
-    0.4545
+        >>> loss = kloss.Jaccard(mode="binary")
+        >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]]]
+        >>> round(float(loss(y_true, [[[[0.8], [0.4]], [[0.2], [0.0]]]])), 4)
+        0.4545
     """
 
     _kind = "jaccard"
@@ -626,11 +626,10 @@ class Tversky(_OverlapLoss):
     `epsilon` in the denominator.
     {options}
     Example:
-
-    >>> loss = kloss.Tversky(alpha=0.3, beta=0.7, mode="binary")
-    >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]]]
-    >>> round(float(loss(y_true, [[[[0.8], [0.4]], [[0.2], [0.0]]]])), 4)
-    0.3407
+        >>> loss = kloss.Tversky(alpha=0.3, beta=0.7, mode="binary")
+        >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]]]
+        >>> round(float(loss(y_true, [[[[0.8], [0.4]], [[0.2], [0.0]]]])), 4)
+        0.3407
     """
 
     _kind = "tversky"
@@ -718,16 +717,17 @@ class FocalTversky(_OverlapLoss):
     classes.
     {options}
     Example:
-
-    >>> loss = kloss.FocalTversky(alpha=0.3, beta=0.7, mode="binary")
-    >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]]]
-    >>> round(float(loss(y_true, [[[[0.8], [0.4]], [[0.2], [0.0]]]])), 4)
-    0.4459
+        >>> loss = kloss.FocalTversky(alpha=0.3, beta=0.7, mode="binary")
+        >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]]]
+        >>> round(float(loss(y_true, [[[[0.8], [0.4]], [[0.2], [0.0]]]])), 4)
+        0.4459
     """
 
     _kind = "focal_tversky"
     _args_doc = (
-        "        alpha, beta: as in `Tversky`.\n        gamma: the exponent, `> 0`. Default 0.75.\n"
+        "        alpha: as in `Tversky`.\n"
+        "        beta: as in `Tversky`.\n"
+        "        gamma: the exponent, `> 0`. Default 0.75.\n"
     )
     _extra = ("alpha", "beta", "gamma")
     hyperparameters = ("alpha", "beta", "gamma") + _OverlapLoss.hyperparameters
@@ -800,12 +800,11 @@ class GeneralizedDice(_OverlapLoss):
     smooth_dr=smooth, soft_label=True, batch=not per_image, ...)`.
     {options}
     Example:
-
-    >>> loss = kloss.GeneralizedDice()
-    >>> y_true = [[[1, 0], [0, 0]]]
-    >>> y_pred = [[[[0.2, 0.8], [0.9, 0.1]], [[0.7, 0.3], [1.0, 0.0]]]]
-    >>> round(float(loss(y_true, y_pred)), 4)
-    0.2344
+        >>> loss = kloss.GeneralizedDice()
+        >>> y_true = [[[1, 0], [0, 0]]]
+        >>> y_pred = [[[[0.2, 0.8], [0.9, 0.1]], [[0.7, 0.3], [1.0, 0.0]]]]
+        >>> round(float(loss(y_true, y_pred)), 4)
+        0.2344
     """
 
     _kind = "generalized_dice"
@@ -968,7 +967,9 @@ class PixelwiseCrossentropy(KlossLoss):
         label_smoothing: in `[0, 1]`, torch's definition.
         data_format: `"channels_last"` (`(B, H, W, C)`) or `"channels_first"`
             (`(B, C, H, W)`); `None` reads `keras.config.image_data_format()`.
-        reduction, name, dtype: as in `kloss.BinaryCrossentropy`.
+        reduction: as in `kloss.BinaryCrossentropy`.
+        name: as in `kloss.BinaryCrossentropy`.
+        dtype: as in `kloss.BinaryCrossentropy`.
 
     Call arguments:
         y_true: integer class indices `(B, H, W)` or `(B, H, W, 1)`, or one-hot / soft
@@ -977,11 +978,10 @@ class PixelwiseCrossentropy(KlossLoss):
         sample_weight: one weight per image, `(B,)` or `(B, 1)`.
 
     Example:
-
-    >>> loss = kloss.PixelwiseCrossentropy(from_logits=True, ignore_index=255)
-    >>> y_pred = [[[[2.0, 0.0], [0.0, 1.0]], [[1.0, 1.0], [3.0, 0.0]]]]
-    >>> round(float(loss([[[0, 1], [255, 1]]], y_pred)), 4)
-    1.1629
+        >>> loss = kloss.PixelwiseCrossentropy(from_logits=True, ignore_index=255)
+        >>> y_pred = [[[[2.0, 0.0], [0.0, 1.0]], [[1.0, 1.0], [3.0, 0.0]]]]
+        >>> round(float(loss([[[0, 1], [255, 1]]], y_pred)), 4)
+        1.1629
     """
 
     per_row = True

@@ -264,7 +264,9 @@ def ctc(y_true, y_pred, *, blank_index=0, pad_value=-1, zero_infinity=False, mas
     Args:
         y_true: integer labels `(B, L)`, padded with `pad_value`.
         y_pred: logits `(B, T, C)`.
-        blank_index, pad_value, zero_infinity: as in `CTC`.
+        blank_index: as in `CTC`.
+        pad_value: as in `CTC`.
+        zero_infinity: as in `CTC`.
         mask: optional booleans `(B, T)`: the frames of each sequence (False: dropped).
 
     Returns `(B,)`: `-log p(y_true | y_pred)`.
@@ -343,7 +345,9 @@ class CTC(KlossLoss):
             (Keras 3's convention: blanks in `y_true` are then padding).
         zero_infinity: whether infeasible sequences get loss 0 (and gradient 0) instead of
             `inf`. Default False.
-        reduction, name, dtype: as in `kloss.BinaryCrossentropy`.
+        reduction: as in `kloss.BinaryCrossentropy`.
+        name: as in `kloss.BinaryCrossentropy`.
+        dtype: as in `kloss.BinaryCrossentropy`.
 
     Call arguments:
         y_true: integer labels `(B, L)`, each row a label sequence padded with `pad_value`.
@@ -354,13 +358,12 @@ class CTC(KlossLoss):
         sample_weight: `(B,)` or `(B, 1)`.
 
     Example:
+        Two frames of equal logits over the blank 0 and class 1: the label `[1]` has the
+        alignments (1, -), (-, 1) and (1, 1), each of probability 1/4, so the loss is -log(3/4).
 
-    Two frames of equal logits over the blank 0 and class 1: the label `[1]` has the
-    alignments (1, -), (-, 1) and (1, 1), each of probability 1/4, so the loss is -log(3/4).
-
-    >>> loss = kloss.CTC(reduction="none")
-    >>> round(float(loss([[1, -1]], [[[0.0, 0.0], [0.0, 0.0]]])[0]), 4)
-    0.2877
+        >>> loss = kloss.CTC(reduction="none")
+        >>> round(float(loss([[1, -1]], [[[0.0, 0.0], [0.0, 0.0]]])[0]), 4)
+        0.2877
     """
 
     hyperparameters = ("blank_index", "pad_value", "zero_infinity")
