@@ -7,8 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kloss-installed
 BACKENDS := tensorflow jax torch numpy
 CASES := build/cases
+CHECK_JSON := build/check.json
 
-.PHONY: all venv demo test lint format test-backends compare test-examples bench clean
+.PHONY: all venv demo test lint format test-backends compare check docs test-examples bench clean
 
 all: test
 
@@ -52,11 +53,26 @@ test-examples: $(STAMP)
 	  KERAS_BACKEND=$$b $(PY) -m pytest -q tests/test_examples.py; \
 	done
 
+# kloss check, as a user runs it after installing: every loss on every installed backend
+# (one subprocess each), compared pairwise; fails on disagreement, NaN/Inf or error.
+check: $(STAMP)
+	$(PY) -m kloss check --json $(CHECK_JSON)
+
+# The documentation site: generated pages (gallery, migration tables, benchmark and
+# agreement tables) into docs/generated, then a strict build into build/site. The agreement
+# table comes from kloss check's report (run first when there is none).
+docs: $(STAMP)
+	test -s $(CHECK_JSON) || $(MAKE) check
+	$(PY) -m docgen --out docs/generated --check-json $(CHECK_JSON)
+	TF_CPP_MIN_LOG_LEVEL=3 $(VENV)/bin/mkdocs build --strict
+
 test: lint test-backends
 	$(MAKE) compare
+	$(MAKE) check
+	$(MAKE) docs
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf build demo_out .pytest_cache .ruff_cache
+	rm -rf build demo_out docs/generated .pytest_cache .ruff_cache
