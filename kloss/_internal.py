@@ -308,10 +308,16 @@ class KlossLoss(keras.losses.Loss):
             total = super().__call__(y_true, y_pred, sample_weight=sample_weight)
             self._precomputed = weights
             norm = super().__call__(y_true, y_pred, sample_weight=sample_weight)
+            # No valid entry at all: 0 (PyTorch gives NaN).
+            ratio = ops.reshape(ops.divide_no_nan(total, norm), (1,))
+            # Keras divides its averaging reductions (not "sum") by the number of replicas
+            # under tf.distribute, whose replicas' losses are then summed: the ratio goes
+            # through one as a one-value batch, so it gets that same scaling.
+            self.reduction = "sum_over_batch_size"
+            self._precomputed = ratio
+            return super().__call__(ratio, ratio)
         finally:
             self.reduction = reduction
-        # No valid entry at all: 0 (PyTorch gives NaN).
-        return ops.divide_no_nan(total, norm)
 
     def _loss_axis(self):
         """The axis of `y_pred` that the loss reduces (absent from the loss's shape)."""
