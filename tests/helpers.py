@@ -6,7 +6,7 @@ Tests may use each backend's own autodiff and native ops; the library may not.
 import keras
 import numpy as np
 
-from kloss.testing.autodiff import to_numpy, value_and_grad  # noqa: F401
+from kloss.testing.autodiff import backend, to_numpy, value_and_grad  # noqa: F401
 
 # float32 rtol 1e-5 (atol 1e-6); float16 1e-2; bfloat16 2e-2 (STYLE.md).
 TOL = {
@@ -14,10 +14,6 @@ TOL = {
     "float16": dict(rtol=1e-2, atol=1e-3),
     "bfloat16": dict(rtol=2e-2, atol=1e-2),
 }
-
-
-def backend():
-    return keras.backend.backend()
 
 
 def masked(x, keep):

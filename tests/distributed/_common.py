@@ -205,3 +205,18 @@ def emit(result):
             f.write(text)
     else:
         print(text)
+
+
+class StepRecorder(keras.callbacks.Callback):
+    """Before each step: the loss of the current predictions, global and mean over `shards`
+    equal shards."""
+
+    def __init__(self, loss, x, y, shards):
+        super().__init__()
+        self.loss, self.x, self.y, self.n_shards = loss, x, y, shards
+        self.globals, self.shards = [], []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pred = keras.ops.convert_to_numpy(self.model(self.x, training=False))
+        self.globals.append(loss_value(self.loss, self.y, pred))
+        self.shards.append(shard_mean(self.loss, self.y, pred, self.n_shards))

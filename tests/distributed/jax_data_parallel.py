@@ -52,25 +52,11 @@ class ShardProbe(keras.losses.Loss):
         return self.inner(y_true, y_pred, sample_weight=sample_weight)
 
 
-class StepRecorder(keras.callbacks.Callback):
-    """Before each step: the loss of the current predictions, global and mean over shards."""
-
-    def __init__(self, loss, x, y):
-        super().__init__()
-        self.loss, self.x, self.y = loss, x, y
-        self.globals, self.shards = [], []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        pred = keras.ops.convert_to_numpy(self.model(self.x, training=False))
-        self.globals.append(C.loss_value(self.loss, self.y, pred))
-        self.shards.append(C.shard_mean(self.loss, self.y, pred, DEVICES))
-
-
 def train(case, weights, loss=None, recorder=False):
     model = case["model"]()
     model.set_weights(weights)
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss or case["loss"]())
-    callbacks = [StepRecorder(case["loss"](), case["x"], case["y"])] if recorder else []
+    callbacks = [C.StepRecorder(case["loss"](), case["x"], case["y"], DEVICES)] if recorder else []
     history = model.fit(
         case["x"],
         case["y"],

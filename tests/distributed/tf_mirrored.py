@@ -97,20 +97,6 @@ class ShardProbe(keras.losses.Loss):
         return self.inner(y_true, y_pred, sample_weight=sample_weight)
 
 
-class StepRecorder(keras.callbacks.Callback):
-    """Before each step: the loss of the current predictions, global and mean over shards."""
-
-    def __init__(self, loss, x, y):
-        super().__init__()
-        self.loss, self.x, self.y = loss, x, y
-        self.globals, self.shards = [], []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        pred = keras.ops.convert_to_numpy(self.model(self.x, training=False))
-        self.globals.append(C.loss_value(self.loss, self.y, pred))
-        self.shards.append(C.shard_mean(self.loss, self.y, pred, REPLICAS))
-
-
 def prebuild_loss(model, x, y):
     """Builds the compiled loss on real labels before `fit()` (the workaround, see below).
 
@@ -132,7 +118,7 @@ def train(case, weights, strategy=None, loss=None, recorder=False, prebuild=True
             prebuild_loss(model, case["x"], case["y"])
     callbacks = []
     if recorder:
-        callbacks.append(StepRecorder(case["loss"](), case["x"], case["y"]))
+        callbacks.append(C.StepRecorder(case["loss"](), case["x"], case["y"], REPLICAS))
     history = model.fit(
         case["x"],
         case["y"],
