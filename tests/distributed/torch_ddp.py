@@ -12,14 +12,18 @@ that the processes report.
 
 In-batch losses (TripletSemiHard, InfoNCE): each process mines within its own shard (the
 loss of the first step is the mean of the per-shard losses); the user-side recipe
-`gather_rows` (docs/distributed.md) all-gathers the embeddings with the autograd-aware
-`torch.distributed.nn.functional.all_gather`, and its weights match the full-batch run.
+`gather_rows` (docs/distributed.md) all-gathers the embeddings with `AllGather`, an
+autograd function whose backward pass all-reduces the incoming gradients, and its weights
+match the full-batch run. (`torch.distributed.nn.functional.all_gather` gave wrong gradients
+for TripletSemiHard with gloo in torch 2.13; making the incoming gradients contiguous fixed
+them, see docs/distributed.md.)
 """
 
 import datetime
 import os
 import sys
 import tempfile
+import time
 
 os.environ["KERAS_BACKEND"] = "torch"
 
@@ -36,6 +40,7 @@ import kloss  # noqa: E402
 
 WORLD = 2
 STEPS = 3
+JOIN_TIMEOUT = 240
 LR = 0.1
 CASES = ("Huber", "SparseCategoricalCrossentropy", "Dice", "CTC", "TripletSemiHard", "InfoNCE")
 # In-batch losses: name -> (kloss function, hyperparameters of the case's loss).
@@ -128,8 +133,33 @@ def worker(rank, rendezvous, weights_by_case, out_dir):
                 losses=(mean / WORLD).tolist(),
                 weights=[w.tolist() for w in model.get_weights()],
             )
+            # Free the DDP wrapper while the process group is still registered. Its C++
+            # Reducer holds a reference to the group, and its Python binding is freed with the
+            # GIL held: if it dropped the last reference (after `destroy_process_group`, e.g.
+            # when this frame exits), `~ProcessGroupGloo` would join gloo's worker thread while
+            # that thread waits for the GIL to free a finished all-reduce's tensors, a deadlock
+            # (about 1 run in 5 here; pytorch/pytorch#56297).
+            del ddp
     np.save(os.path.join(out_dir, f"rank{rank}.npy"), report, allow_pickle=True)
     dist.destroy_process_group()
+
+
+def _spawn_and_join(fn, args):
+    """`mp.spawn` with a bounded join: a process still running after `JOIN_TIMEOUT` seconds
+    (a run takes about 12 s here) is killed, and the script fails saying which rank hung and
+    whether it had written its report, instead of waiting for the test's timeout."""
+    ctx = mp.start_processes(fn, args=args, nprocs=WORLD, join=False, start_method="spawn")
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    while not ctx.join(timeout=5):  # raises if a process failed
+        if time.monotonic() > deadline:
+            hung = [rank for rank, p in enumerate(ctx.processes) if p.is_alive()]
+            written = [os.path.exists(os.path.join(args[-1], f"rank{r}.npy")) for r in hung]
+            for p in ctx.processes:
+                p.kill()
+            sys.exit(
+                f"torch_ddp: ranks {hung} still running after {JOIN_TIMEOUT} s "
+                f"(report written: {written})"
+            )
 
 
 def main():
@@ -152,9 +182,7 @@ def main():
         single[name] = dict(losses=losses, weights=[w.tolist() for w in model.get_weights()])
         single[name].update(first)
     with tempfile.TemporaryDirectory() as tmp:
-        mp.spawn(
-            worker, args=(os.path.join(tmp, "rdv"), weights_by_case, tmp), nprocs=WORLD, join=True
-        )
+        _spawn_and_join(worker, (os.path.join(tmp, "rdv"), weights_by_case, tmp))
         reports = [
             np.load(os.path.join(tmp, f"rank{r}.npy"), allow_pickle=True).item()
             for r in range(WORLD)
