@@ -1621,6 +1621,24 @@ KERAS_DIFFERENCES = [
         ),
     ),
     KerasDifference(
+        "out-of-range-labels",
+        "`SparseCategoricalCrossentropy` with a label outside `[0, C)` differs by backend: "
+        "TensorFlow raises `InvalidArgumentError`, torch `IndexError`, and JAX returns 0 for "
+        "that entry, silently (NumPy: `IndexError` for C, 0 for -1).",
+        "A `ValueError` naming the loss and the label in eager mode, NaN under `jax.jit` / "
+        "`tf.function`, on every backend; `ignore_index` leaves such labels out.",
+        "",
+        "",
+        "",
+        "",
+        "",
+        pinned=(
+            "tests/test_classification.py::test_keras_out_of_range_labels_differ_across_backends",
+            "tests/test_classification.py::test_out_of_range_labels_raise_in_eager_mode",
+            "tests/test_classification.py::test_out_of_range_labels_give_nan_under_jit",
+        ),
+    ),
+    KerasDifference(
         "bce-tf-logits",
         "`BinaryCrossentropy()` from probabilities: on TensorFlow, Keras recovers the logits "
         "from the op that produced a sigmoid output, so `evaluate()` differs by backend.",

@@ -7,6 +7,7 @@ import difflib
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 PACKAGE = "kloss"
@@ -143,6 +144,15 @@ def static_shape(x):
     if shape is None:
         return tuple(ops.shape(ops.convert_to_tensor(x)))
     return tuple(None if d is None else int(d) for d in shape)
+
+
+def concrete(x):
+    """`x` as a NumPy array in eager mode, None while tracing (jax.jit, tf.function, a
+    symbolic Keras tensor): its values are not known yet."""
+    try:
+        return np.asarray(ops.convert_to_numpy(x))
+    except Exception:
+        return None
 
 
 def _dims_match(a, b):

@@ -27,6 +27,7 @@ from kloss._internal import (
     check_number,
     check_vector,
     compute_dtype,
+    concrete,
     elementwise_loss,
     float_dtype,
     prepare_pair,
@@ -656,6 +657,29 @@ def _labels(owner, labels, y_pred, axis):
     return labels
 
 
+def _outside(owner, labels, n_classes, ignore_index):
+    """The mask of the labels outside `[0, n_classes)` (an ignored entry is 0 here).
+
+    Eager mode: any such label raises a `ValueError` (one flag goes to the host). Under
+    tracing (jax.jit, tf.function), where no value can raise, their entries' loss is NaN on
+    every backend; unchecked, TF would raise, JAX give NaN, and torch and NumPy wrap -1 to
+    the last class.
+    """
+    outside = ops.logical_or(ops.less(labels, 0), ops.greater_equal(labels, n_classes))
+    flag = concrete(ops.any(outside))
+    if flag is not None and bool(flag):
+        values = concrete(labels)[concrete(outside)]
+        allowed = f"[0, {n_classes})"
+        if ignore_index is not None:
+            allowed += f" or ignore_index={ignore_index}"
+        raise ValueError(
+            f"{owner}: every entry of `y_true` must be a class index in {allowed}. Received: "
+            f"y_true holds {int(values[0])} ({values.size} such entries). To leave entries "
+            f"out of the loss (e.g. 255 for void pixels), pass `ignore_index`."
+        )
+    return outside
+
+
 def _take(x, labels, axis):
     """`x` at `labels` along `axis`, without that axis (no dense one-hot)."""
     return ops.squeeze(ops.take_along_axis(x, ops.expand_dims(labels, axis), axis=axis), axis)
@@ -686,6 +710,8 @@ def _sparse(
         valid = ops.not_equal(labels, ignore_index)
         labels = ops.where(valid, labels, ops.zeros_like(labels))
     labels = ops.cast(labels, "int32")
+    outside = _outside(owner, labels, _n_classes(y_pred, shape, axis), ignore_index)
+    labels = ops.where(outside, ops.zeros_like(labels), labels)
     if from_logits and not label_smoothing and _backend() != "torch":
         # log p_y = (x_y - m) - log(sum_c exp(x_c - m)), m = max_c x_c with no gradient (it
         # cancels): the label's logit is indexed, not a dense log-softmax, so under XLA the
@@ -722,6 +748,7 @@ def _sparse(
         loss = (1.0 - label_smoothing) * loss - (label_smoothing / n) * ops.sum(smooth, axis=axis)
     if valid is not None:
         loss = _zero_where(ops.logical_not(valid), loss)
+    loss = ops.where(outside, ops.full_like(loss, float("nan")), loss)
     loss = ops.cast(loss, out_dtype)
     if not entry_weights:
         return loss
@@ -828,8 +855,11 @@ class SparseCategoricalCrossentropy(_SparseLoss):
         dtype: as in `BinaryCrossentropy`.
 
     Call arguments:
-        y_true: integer class indices, `y_pred.shape` without `axis` (a size-1 axis there
-            is accepted).
+        y_true: integer class indices in `[0, C)` or equal to `ignore_index`,
+            `y_pred.shape` without `axis` (a size-1 axis there is accepted). Any other
+            value raises a `ValueError` in eager mode; under `jax.jit` or `tf.function`,
+            where no value can raise, that entry's loss is NaN (unchecked, TF raised, JAX
+            gave NaN and torch wrapped -1 to the last class).
         y_pred: probabilities or logits, rank >= 2.
         sample_weight: one weight per sample or per label.
 
@@ -889,10 +919,10 @@ class SparseCategoricalFocalCrossentropy(_SparseLoss):
     """Focal loss with integer labels: `-a_y w_y (1 - p_y) ** gamma log p_y`.
 
     `CategoricalFocalCrossentropy` for class indices (Lin et al. 2017), with
-    `SparseCategoricalCrossentropy`'s `class_weights`, `ignore_index` and reductions.
-    `alpha` scales the loss and stays out of the averages' denominator; `class_weights`
-    enter both. With `gamma=0` and `alpha=None` it equals `SparseCategoricalCrossentropy`
-    exactly.
+    `SparseCategoricalCrossentropy`'s `class_weights`, `ignore_index`, label range checks
+    and reductions. `alpha` scales the loss and stays out of the averages' denominator;
+    `class_weights` enter both. With `gamma=0` and `alpha=None` it equals
+    `SparseCategoricalCrossentropy` exactly.
     {reductions}
     Args:
         alpha: class balance, a number `>= 0` or one per class; `None` (default) for none.

@@ -36,7 +36,7 @@ from kloss._internal import (
     shapes_match,
     static_shape,
 )
-from kloss.classification import categorical_crossentropy, sparse_categorical_crossentropy
+from kloss.classification import _sparse, categorical_crossentropy
 
 __all__ = [
     "PixelwiseCrossentropy",
@@ -874,17 +874,10 @@ def _pixelwise(owner, y_true, y_pred, h, entry_weights=False):
     dtype = y_pred.dtype
     if is_index:
         labels = ops.squeeze(labels, axis)
-        ce = sparse_categorical_crossentropy(labels, y_pred, ignore_index=ignore, **ce_args)
-        w = None
-        if cw is not None or ignore is not None:
-            valid = None if ignore is None else ops.not_equal(labels, ignore)
-            if cw is not None:
-                safe = labels if valid is None else ops.where(valid, labels, 0)
-                w = ops.take(ops.convert_to_tensor(cw, dtype), safe)
-                if valid is not None:
-                    w = w * ops.cast(valid, dtype)
-            else:
-                w = ops.cast(valid, dtype)
+        # The entry weights: the label's class weight, 0 where ignored.
+        ce, w = _sparse(owner, labels, y_pred, ignore_index=ignore, entry_weights=True, **ce_args)
+        if cw is None and ignore is None:
+            w = None
     else:
         t, valid = _dense_labels(labels, False, n, axis, "multiclass", ignore, dtype)
         ce = categorical_crossentropy(t, y_pred, **ce_args)
@@ -973,7 +966,9 @@ class PixelwiseCrossentropy(KlossLoss):
 
     Call arguments:
         y_true: integer class indices `(B, H, W)` or `(B, H, W, 1)`, or one-hot / soft
-            labels of y_pred's shape (3-D volumes too).
+            labels of y_pred's shape (3-D volumes too). Class indices outside `[0, C)`
+            other than `ignore_index` raise a `ValueError` in eager mode, and give a NaN
+            loss under `jax.jit` or `tf.function` (as `kloss.SparseCategoricalCrossentropy`).
         y_pred: probabilities or logits `(B, H, W, C)`, C >= 2.
         sample_weight: one weight per image, `(B,)` or `(B, 1)`.
 

@@ -7,7 +7,6 @@ any scale give the exact value, and a Keras mask on `y_pred` drops frames.
 """
 
 import keras
-import numpy as np
 from keras import ops
 
 from kloss._internal import (
@@ -15,6 +14,7 @@ from kloss._internal import (
     check_bool,
     check_int,
     compute_dtype,
+    concrete,
     float_dtype,
     register,
     static_shape,
@@ -40,14 +40,6 @@ def _check(owner, blank_index, pad_value, zero_infinity):
         pad_value=check_int(owner, "pad_value", pad_value),
         zero_infinity=check_bool(owner, "zero_infinity", zero_infinity),
     )
-
-
-def _concrete(x):
-    """`x` as a NumPy array in eager mode, None while tracing (jax.jit, tf.function)."""
-    try:
-        return np.asarray(ops.convert_to_numpy(x))
-    except Exception:  # a tracer or a symbolic tensor: its values are not known yet
-        return None
 
 
 def _inputs(owner, y_true, y_pred, blank_index, mask):
@@ -99,7 +91,7 @@ def _inputs(owner, y_true, y_pred, blank_index, mask):
 
 def _check_values(owner, labels, C, blank, pad_value):
     """Eager mode only: a blank or out-of-range entry in a label raises."""
-    values = _concrete(labels)
+    values = concrete(labels)
     if values is None:
         return
     entries = values[values != pad_value]

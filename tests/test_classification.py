@@ -481,6 +481,91 @@ def test_sparse_all_ignored_gives_zero_not_nan(autodiff):
     np.testing.assert_array_equal(g, 0.0)
 
 
+SPARSE_LOSSES = (
+    kloss.SparseCategoricalCrossentropy,
+    kloss.SparseCategoricalFocalCrossentropy,
+)
+
+
+@pytest.mark.parametrize("cls", SPARSE_LOSSES)
+@pytest.mark.parametrize("label", [5, -1, 7])
+def test_out_of_range_labels_raise_in_eager_mode(cls, label):
+    # Unchecked, these differed by backend: TF raised, JAX gave NaN (5) or class 4 (-1),
+    # torch and NumPy wrapped -1 to class 4, and torch gave a wrong value for 5.
+    x = np.zeros((3, 5), np.float32)
+    labels = np.array([0, label, 4], np.int32)
+    name = cls.__name__
+    with pytest.raises(ValueError) as err:
+        cls(from_logits=True)(labels, x)
+    assert str(err.value).startswith(
+        f"{name}: every entry of `y_true` must be a class index in [0, 5). "
+        f"Received: y_true holds {label} (1 such entries)."
+    )
+    # The function raises too; ignore_index names the value that is allowed outside.
+    with pytest.raises(ValueError, match=r"in \[0, 5\) or ignore_index=-100\. Received"):
+        kloss.sparse_categorical_crossentropy(labels, x, from_logits=True, ignore_index=-100)
+    # With ignore_index equal to that value, the entry is left out: no error, a finite loss.
+    got = cls(from_logits=True, ignore_index=label, reduction=None)(labels, x)
+    np.testing.assert_array_equal(_np(got)[1], 0.0)
+    assert np.all(np.isfinite(_np(got)))
+
+
+def test_out_of_range_labels_give_nan_under_jit():
+    # Where no value is known (jax.jit, tf.function), nothing can raise: the out-of-range
+    # entries' loss is NaN and the others are unchanged, on both tracing backends.
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(4, 5)).astype(np.float32)
+    labels = np.array([0, 5, -1, 3], np.int32)
+    good = np.array([0, 0, 0, 3], np.int32)
+    name = backend()
+    if name == "jax":
+        import jax
+
+        def traced(loss):
+            return jax.jit(lambda t, p: loss(t, p))
+    elif name == "tensorflow":
+        import tensorflow as tf
+
+        spec = (tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None, 5), tf.float32))
+
+        def traced(loss):
+            return tf.function(lambda t, p: loss(t, p), input_signature=spec)
+    else:
+        pytest.skip(
+            "jax.jit and tf.function hide the label values; torch and numpy run eagerly "
+            "and raise (test_out_of_range_labels_raise_in_eager_mode)"
+        )
+    for cls in SPARSE_LOSSES:
+        loss = cls(from_logits=True, reduction=None)
+        got = _np(traced(loss)(labels, x))
+        np.testing.assert_array_equal(np.isnan(got), [False, True, True, False])
+        np.testing.assert_allclose(got[[0, 3]], _np(loss(good, x))[[0, 3]], **F32)
+        assert np.isnan(_np(traced(cls(from_logits=True))(labels, x)))  # the batch mean
+        assert np.isfinite(_np(traced(cls(from_logits=True))(good, x)))
+
+
+def test_keras_out_of_range_labels_differ_across_backends():
+    # Keras 3.15 (docs/generated/migration.md): the same input raises on TF and torch, and
+    # JAX scores the entry 0, silently.
+    x = np.array([[1.0, 2.0, 3.0]] * 3, np.float32)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    expected = {
+        "tensorflow": {3: "InvalidArgumentError", -1: "InvalidArgumentError"},
+        "torch": {3: "IndexError", -1: "IndexError"},
+        "jax": {3: 0.0, -1: 0.0},
+        "numpy": {3: "IndexError", -1: 0.0},
+    }[backend()]
+    for label, outcome in expected.items():
+        labels = np.array([0, label, 0], np.int32)
+        if isinstance(outcome, str):
+            with pytest.raises(Exception) as err:
+                loss(labels, x)
+            assert type(err.value).__name__ == outcome
+        else:
+            got = _np(loss(labels, x))
+            assert got[1] == outcome and got[0] > 2.0
+
+
 def test_sparse_labels_with_a_size_1_class_axis():
     x = np.random.default_rng(13).normal(size=(4, 3)).astype(np.float32)
     labels = np.array([[0], [2], [1], [1]], np.int64)

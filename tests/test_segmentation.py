@@ -706,6 +706,25 @@ def test_float_class_indices_raise_a_type_error():
             cls()(y, x)
 
 
+def test_pixelwise_out_of_range_labels_raise_unless_ignored():
+    # VOC-style void pixels (255) need ignore_index=255; unchecked, the backends disagreed
+    # (TF raised, JAX gave NaN, torch gave a finite wrong value).
+    y = np.zeros((2, 4, 4), np.int32)
+    y[1, 2, 3] = 255
+    x = np.random.default_rng(3).normal(size=(2, 4, 4, 3)).astype(np.float32)
+    for kwargs in (dict(), dict(class_weights=[1.0, 2.0, 0.5])):
+        with pytest.raises(ValueError) as info:
+            kloss.PixelwiseCrossentropy(from_logits=True, **kwargs)(y, x)
+        assert str(info.value).startswith(
+            "PixelwiseCrossentropy: every entry of `y_true` must be a class index in [0, 3). "
+            "Received: y_true holds 255 (1 such entries)."
+        )
+        ignored = kloss.PixelwiseCrossentropy(from_logits=True, ignore_index=255, **kwargs)
+        assert np.isfinite(to_numpy(ignored(y, x)))
+        # Dice reads an out-of-range index as no class at all (a zero one-hot row), by design.
+        assert np.isfinite(to_numpy(kloss.Dice(from_logits=True, **kwargs)(y, x)))
+
+
 def test_pixelwise_crossentropy_needs_two_channels():
     with pytest.raises(ValueError, match="kloss.BinaryCrossentropy"):
         kloss.PixelwiseCrossentropy()(np.zeros((2, 3, 3), np.int32), np.zeros((2, 3, 3, 1)))
