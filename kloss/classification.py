@@ -658,16 +658,19 @@ def _labels(owner, labels, y_pred, axis):
 
 
 def _outside(owner, labels, n_classes, ignore_index):
-    """The mask of the labels outside `[0, n_classes)` (an ignored entry is 0 here).
+    """The mask of the labels outside `[0, n_classes)` (an ignored entry is 0 here), or
+    None when there is none.
 
-    Eager mode: any such label raises a `ValueError` (one flag goes to the host). Under
-    tracing (jax.jit, tf.function), where no value can raise, their entries' loss is NaN on
-    every backend; unchecked, TF would raise, JAX give NaN, and torch and NumPy wrap -1 to
-    the last class.
+    Eager mode: any such label raises a `ValueError` (one flag goes to the host), else None.
+    Under tracing (jax.jit, tf.function), where no value can raise, the mask: their entries'
+    loss is NaN on every backend. Unchecked, TF would raise, JAX give NaN, and torch and
+    NumPy wrap -1 to the last class.
     """
     outside = ops.logical_or(ops.less(labels, 0), ops.greater_equal(labels, n_classes))
     flag = concrete(ops.any(outside))
-    if flag is not None and bool(flag):
+    if flag is None:
+        return outside
+    if bool(flag):
         values = concrete(labels)[concrete(outside)]
         allowed = f"[0, {n_classes})"
         if ignore_index is not None:
@@ -677,7 +680,7 @@ def _outside(owner, labels, n_classes, ignore_index):
             f"y_true holds {int(values[0])} ({values.size} such entries). To leave entries "
             f"out of the loss (e.g. 255 for void pixels), pass `ignore_index`."
         )
-    return outside
+    return None
 
 
 def _take(x, labels, axis):
@@ -711,7 +714,8 @@ def _sparse(
         labels = ops.where(valid, labels, ops.zeros_like(labels))
     labels = ops.cast(labels, "int32")
     outside = _outside(owner, labels, _n_classes(y_pred, shape, axis), ignore_index)
-    labels = ops.where(outside, ops.zeros_like(labels), labels)
+    if outside is not None:
+        labels = ops.where(outside, ops.zeros_like(labels), labels)
     if from_logits and not label_smoothing and _backend() != "torch":
         # log p_y = (x_y - m) - log(sum_c exp(x_c - m)), m = max_c x_c with no gradient (it
         # cancels): the label's logit is indexed, not a dense log-softmax, so under XLA the
@@ -748,7 +752,8 @@ def _sparse(
         loss = (1.0 - label_smoothing) * loss - (label_smoothing / n) * ops.sum(smooth, axis=axis)
     if valid is not None:
         loss = _zero_where(ops.logical_not(valid), loss)
-    loss = ops.where(outside, ops.full_like(loss, float("nan")), loss)
+    if outside is not None:
+        loss = ops.where(outside, ops.full_like(loss, float("nan")), loss)
     loss = ops.cast(loss, out_dtype)
     if not entry_weights:
         return loss
